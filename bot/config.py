@@ -1,0 +1,186 @@
+"""Settings read once from the environment (and `.env`), validated, frozen.
+
+Every field is documented in `.env.example`. A bad value raises `ConfigError` naming the variable
+and what it expects; `python -m bot` turns that into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import load_dotenv
+
+T = TypeVar("T")
+
+DEFAULT_RUNCOMFY_BASE_URL = "https://model-api.runcomfy.net"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable, never its value."""
+
+    def __init__(self, name: str, expected: str) -> None:
+        super().__init__(f"{name}: {expected}")
+        self.name = name
+
+
+class Secret:
+    """A string that never shows itself in a repr, str, log line or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: Secret | None = None
+    runcomfy_api_token: Secret | None = None
+    runcomfy_base_url: str = DEFAULT_RUNCOMFY_BASE_URL
+    database_path: Path = Path("data/seedance.db")
+    discord_guild_ids: tuple[int, ...] = ()
+    quota_credits_per_day: int = 60
+    quota_max_active_jobs: int = 2
+    quota_resolution_weights: Mapping[str, int] = field(
+        default_factory=lambda: {"480p": 1, "720p": 2, "1080p": 5}
+    )
+    log_level: str = "INFO"
+    poll_interval: float = 3.0
+    http_timeout: float = 30.0
+    job_timeout: float = 1800.0
+    card_edit_interval: float = 5.0
+    # Only for tests and local tooling: point discord.py at a Discord-compatible server.
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; with no mapping given, `.env` is loaded first (the real environment wins)."""
+        if env is None:
+            load_dotenv(override=False)
+            env = os.environ
+        r = _Reader(env)
+        return cls(
+            discord_token=r.get("DISCORD_TOKEN", _secret, None),
+            runcomfy_api_token=r.get("RUNCOMFY_API_TOKEN", _secret, None),
+            runcomfy_base_url=r.get("RUNCOMFY_BASE_URL", _url, DEFAULT_RUNCOMFY_BASE_URL),
+            database_path=r.get("DATABASE_PATH", Path, Path("data/seedance.db")),
+            discord_guild_ids=r.get("DISCORD_GUILD_IDS", _id_list, ()),
+            quota_credits_per_day=r.get("QUOTA_CREDITS_PER_DAY", _non_negative_int, 60),
+            quota_max_active_jobs=r.get("QUOTA_MAX_ACTIVE_JOBS", _positive_int, 2),
+            quota_resolution_weights=r.get(
+                "QUOTA_RESOLUTION_WEIGHTS", _weights, {"480p": 1, "720p": 2, "1080p": 5}
+            ),
+            log_level=r.get("LOG_LEVEL", _log_level, "INFO"),
+            poll_interval=r.get("RUNCOMFY_POLL_INTERVAL", _positive_float, 3.0),
+            http_timeout=r.get("RUNCOMFY_HTTP_TIMEOUT", _positive_float, 30.0),
+            job_timeout=r.get("JOB_TIMEOUT_SECONDS", _positive_float, 1800.0),
+            card_edit_interval=r.get("CARD_EDIT_INTERVAL", _positive_float, 5.0),
+            discord_api_base=r.get("DISCORD_API_BASE", _url, None),
+            discord_gateway_url=r.get("DISCORD_GATEWAY_URL", _url, None),
+        )
+
+    def require_discord_token(self) -> Secret:
+        if self.discord_token is None:
+            raise ConfigError(
+                "DISCORD_TOKEN",
+                "not set; put the bot token from the Discord developer portal in .env",
+            )
+        return self.discord_token
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(name, str(exc)) from None
+
+
+def _secret(raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ValueError("expected a URL starting with http:// or https://")
+    return raw.rstrip("/")
+
+
+def _id_list(raw: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise ValueError("expected comma-separated numeric server IDs, like 123456789012345678")
+    return tuple(int(p) for p in parts)
+
+
+def _non_negative_int(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError("expected a whole number, 0 or more")
+    return int(raw)
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError("expected a whole number, 1 or more")
+    return int(raw)
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number of seconds greater than 0") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a number of seconds greater than 0")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
+    return level
+
+
+def _weights(raw: str) -> dict[str, int]:
+    # Imported here so that config stays importable without the schema file in odd tooling.
+    from bot.core.schema import MODEL
+
+    expected = "expected resolution=weight pairs like 480p=1,720p=2,1080p=5"
+    weights: dict[str, int] = {}
+    for part in raw.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value.isdigit() or int(value) == 0:
+            raise ValueError(expected)
+        weights[key] = int(value)
+    resolutions = MODEL.enum("resolution")
+    if set(weights) != {str(r) for r in resolutions}:
+        raise ValueError(expected + " covering exactly " + ", ".join(map(str, resolutions)))
+    return weights
