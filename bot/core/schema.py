@@ -106,7 +106,7 @@ class ModelSpec:
 
     def _check(
         self, name: str, prop: Mapping[str, Any], value: object
-    ) -> OptionValue | None | _Problem:
+    ) -> OptionValue | _Problem | None:
         label = self.label(name)
         if prop.get("type") == "string":
             return self._check_string(name, label, value)

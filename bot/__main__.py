@@ -1,0 +1,132 @@
+"""`python -m bot` (or `seedance-bot`): run the bot; `sandbox` and `demo` subcommands.
+
+A bad setting prints one line naming the variable and exits with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import discord
+import yarl
+
+from bot.config import ConfigError, Settings
+from bot.services import build_services
+from db.database import Database
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        # The demo prints its own progress; its logs only matter when something goes wrong.
+        quiet = args.command == "demo" and "LOG_LEVEL" not in os.environ
+        logging.basicConfig(
+            level="WARNING" if quiet else settings.log_level,
+            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        )
+        if args.command == "sandbox":
+            return _run_sandbox(settings, args.host, args.port)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            options = {
+                "text": args.prompt,
+                "resolution": args.resolution,
+                "ratio": args.ratio,
+                "duration": args.duration,
+                "seed": args.seed,
+            }
+            return asyncio.run(run_demo(settings, options, live=args.live, out=Path(args.out)))
+        settings.require_discord_token()
+        asyncio.run(run_bot(settings, handle_signals=True))
+        return 0
+    except ConfigError as exc:
+        print(f"seedance-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seedance-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the Discord bot (the default)")
+    sandbox = sub.add_parser("sandbox", help="run the RunComfy-compatible sandbox generator")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8188)
+    demo = sub.add_parser("demo", help="run one text-to-video job in the console")
+    demo.add_argument("prompt")
+    demo.add_argument("--resolution")
+    demo.add_argument("--ratio")
+    demo.add_argument("--duration")
+    demo.add_argument("--seed")
+    demo.add_argument("--live", action="store_true", help="use the real RunComfy API")
+    demo.add_argument("--out", default="data/demo", help="folder for the video (default data/demo)")
+    return parser
+
+
+def _run_sandbox(settings: Settings, host: str, port: int) -> int:
+    from bot.sandbox import SandboxConfig, serve
+
+    token = settings.runcomfy_api_token.reveal() if settings.runcomfy_api_token else None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(SandboxConfig(token=token), host, port))
+    return 0
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Redirect discord.py to a Discord-compatible server (tests, local tooling)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def run_bot(
+    settings: Settings, *, stop: asyncio.Event | None = None, handle_signals: bool = False
+) -> None:
+    """Open everything in one `async with`, run until `stop` (or SIGINT/SIGTERM), close cleanly."""
+    from bot.client import SeedanceBot
+
+    token = settings.require_discord_token()
+    point_discord_at(settings)
+    stop = stop or asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    db = await Database.open(settings.database_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            services = build_services(settings, session, db)
+            async with SeedanceBot(services) as bot:
+                runner = asyncio.create_task(bot.start(token.reveal()), name="discord")
+                stopper = asyncio.create_task(stop.wait(), name="stop")
+                done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                log.info("shutting down: finishing in-flight submits, saving state")
+                await services.jobs.shutdown()
+                stopper.cancel()
+                await bot.close()
+                if runner in done:
+                    runner.result()  # a login failure surfaces here
+                else:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await runner
+    finally:
+        await db.close()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

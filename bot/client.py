@@ -1,0 +1,120 @@
+"""The discord.py bot: takes its services in the constructor, loads cogs, resumes jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.errors import UserFacingError
+from bot.services import Services
+from bot.ui.buttons import CancelButton
+from bot.ui.sink import CardUpdater, DiscordSink
+from db.jobs import Job
+
+log = logging.getLogger(__name__)
+
+COGS = ("cogs.video", "cogs.jobs")
+
+
+class SeedanceBot(commands.Bot):
+    def __init__(self, services: Services) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.services = services
+        self.cards = CardUpdater(self, interval=services.settings.card_edit_interval)
+        self.tree.error(self.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CancelButton)
+        for name in COGS:
+            await self.load_extension(name)
+        await self.sync_commands()
+        await self.services.jobs.resume_all(self.sink_for)
+
+    def sink_for(self, job: Job) -> DiscordSink:
+        return DiscordSink(self, self.cards)
+
+    async def sync_commands(self) -> None:
+        """Guilds from DISCORD_GUILD_IDS get the commands at once; the global sync (rate-limited
+        per day by Discord) only runs when the command tree actually changed."""
+        guild_ids = self.services.settings.discord_guild_ids
+        for guild_id in guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            log.info("commands synced to guild %d", guild_id)
+        if guild_ids:
+            return
+        digest = hashlib.sha256(
+            json.dumps(
+                [c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True
+            ).encode()
+        ).hexdigest()
+        if await self.services.meta.get("global_commands") != digest:
+            await self.tree.sync()
+            await self.services.meta.set("global_commands", digest)
+            log.info("global commands synced")
+
+    async def cancel_from(self, interaction: discord.Interaction[Any], job_id: int) -> None:
+        """The Cancel button and /jobs cancel both end here."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            moderator = interaction.permissions.manage_messages
+            result = await self.services.jobs.cancel(
+                job_id, interaction.user.id, moderator=moderator
+            )
+        except UserFacingError as exc:
+            await interaction.followup.send(exc.message, ephemeral=True)
+            return
+        if result.cancelled:
+            await self.cards.settle(result.job)
+            await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
+        else:
+            await interaction.followup.send(
+                f"Job #{job_id} goes on. {result.reason}", ephemeral=True
+            )
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, UserFacingError):
+            text = original.message
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "This command only works in a server."
+        elif isinstance(error, app_commands.MissingPermissions):
+            text = "You need the " + ", ".join(error.missing_permissions) + " permission for that."
+        elif isinstance(error, app_commands.TransformerError):
+            text = f"The value `{str(error.value)[:40]}` can't be used for that option."
+        else:
+            code = uuid.uuid4().hex[:8]
+            log.error("error %s in /%s", code, interaction.command, exc_info=original)
+            text = (
+                "Something went wrong on our side. If it keeps happening, "
+                f"give a server admin this code: `{code}`."
+            )
+        await reply_ephemeral(interaction, text)
+
+
+async def reply_ephemeral(interaction: discord.Interaction[Any], text: str) -> None:
+    mentions = discord.AllowedMentions.none()
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
+    except discord.HTTPException:
+        log.warning("could not tell a member about an error (interaction %s)", interaction.id)

@@ -1,0 +1,380 @@
+"""The life of one job, Discord-free: accept (reserve + row), submit, poll, download, deliver.
+
+The jobs table is the source of truth: every step first reads or moves the row, so a job picked
+up again after a restart carries on from where the row says it is. A `JobSink` (the Discord card,
+or the demo's console) is told about progress and asked to deliver; it never decides anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.core.errors import JobNotFound, NotAllowed, QuotaRefused
+from bot.core.quotas import QuotaService
+from bot.core.schema import VideoRequest
+from bot.runcomfy import (
+    AuthError,
+    InsufficientCredits,
+    JobResult,
+    JobState,
+    NotFound,
+    RunComfyClient,
+    RunComfyError,
+    SubmitUncertain,
+    TooLarge,
+)
+from db.jobs import CANCELLABLE_STATUSES, Job, JobRepo, NewJob, Refusal
+
+log = logging.getLogger(__name__)
+
+LOST_SUBMIT = (
+    "The connection to RunComfy dropped while this job was being sent, so it may or may not "
+    "have started. To make sure you are never charged twice it was not sent again. Your credits "
+    "were refunded: please run /video again."
+)
+TIMED_OUT = "RunComfy did not finish this video in time. Your credits were refunded."
+EXPIRED = "RunComfy no longer has this job (it expired). Your credits were refunded."
+STARTED_MEANWHILE = (
+    "It has already started generating, so it can't be cancelled any more; "
+    "it will be delivered as usual."
+)
+DELIVERY_ATTEMPTS = 3
+
+
+class JobSink(Protocol):
+    """Where a job's progress and result go (a Discord card, or the demo's console)."""
+
+    async def progress(self, job: Job) -> None: ...
+
+    async def deliver(self, job: Job, video: Path | None) -> int | None:
+        """Post the result (the file, or `job.video_url` when `video` is None); the message id."""
+
+    async def finished(self, job: Job) -> None: ...
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    job: Job
+    cancelled: bool  # False: it was already running or finished, and goes on
+    reason: str
+
+
+class JobService:
+    def __init__(
+        self,
+        jobs: JobRepo,
+        quotas: QuotaService,
+        runcomfy: RunComfyClient,
+        *,
+        video_dir: Path,
+        poll_interval: float = 3.0,
+        job_timeout: float = 1800.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.jobs = jobs
+        self.quotas = quotas
+        self._runcomfy = runcomfy
+        self._video_dir = video_dir
+        self._poll_interval = poll_interval
+        self._job_timeout = job_timeout
+        self._clock = clock
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._submits: set[asyncio.Future[None]] = set()
+        self._wakeups: dict[int, asyncio.Event] = {}
+        self.accepting = True
+
+    async def accept(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        request: VideoRequest,
+        upload_limit: int,
+    ) -> Job:
+        """Reserve credits and create the job row; raises QuotaRefused with what to do."""
+        if not self.accepting:
+            raise QuotaRefused("The bot is restarting; try again in a minute. Nothing was charged.")
+        cost = self.quotas.cost(request)
+        limits = await self.quotas.limits_for(guild_id, user_id)
+        new = NewJob(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            model_path=request.model_path,
+            params=dict(request.params),
+            cost=cost,
+            period=self.quotas.period(),
+            upload_limit=upload_limit,
+        )
+        outcome = await self.jobs.accept(new, limits)
+        if isinstance(outcome, Refusal):
+            raise QuotaRefused(self._refusal_text(outcome, cost, limits.credits, limits.max_active))
+        log.info("job %d accepted (cost %d)", outcome.id, cost)
+        return outcome
+
+    def _refusal_text(self, refusal: Refusal, cost: int, credits: int, max_active: int) -> str:
+        reset = f"<t:{self.quotas.reset_at()}:R>"
+        if refusal.reason == "active":
+            return (
+                f"You already have {refusal.active} video(s) in progress (the limit is "
+                f"{max_active}). Wait for one to finish, then try again. Nothing was charged."
+            )
+        if refusal.reason == "credits":
+            left = max(credits - refusal.used, 0)
+            return (
+                f"This video costs {cost} credits and you have {left} of {credits} left today. "
+                f"Try a shorter or lower-resolution video, or wait for the reset {reset}. "
+                "Nothing was charged."
+            )
+        return (
+            f"This server has used its video budget for today; it resets {reset}. "
+            "Nothing was charged."
+        )
+
+    # --- running -------------------------------------------------------------------------------
+
+    def start(self, job: Job, sink: JobSink) -> None:
+        """Run (or resume) a job in the background; at most one runner per job."""
+        if job.id in self._tasks:
+            return
+        task = asyncio.create_task(self._run_logged(job, sink), name=f"job-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+
+    async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
+        """Pick up every unfinished job from the table (after a restart)."""
+        open_jobs = await self.jobs.open_jobs()
+        for job in open_jobs:
+            self.start(job, sink_for(job))
+        if open_jobs:
+            log.info("resumed %d unfinished job(s)", len(open_jobs))
+        return len(open_jobs)
+
+    async def wait_idle(self) -> None:
+        """Wait until every running job has ended (used by the demo and tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop accepting, let in-flight submits store their request id, then stop the pollers.
+
+        Everything else is already persisted, so a poller stopped here resumes at next start.
+        """
+        self.accepting = False
+        if self._submits:
+            await asyncio.wait(list(self._submits), timeout=grace)
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_logged(self, job: Job, sink: JobSink) -> None:
+        try:
+            await self.run(job, sink)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %d: runner crashed; it resumes at the next start", job.id)
+
+    async def run(self, job: Job, sink: JobSink) -> None:
+        """Drive one job from whatever state its row is in to a final state."""
+        if job.status == "accepted":
+            job = await self._submit(job, sink)
+        elif job.status == "submitting":
+            # We crashed between sending the submit and storing its answer: a job may exist at
+            # RunComfy, but we cannot know its id. Never resend; refund and say so.
+            job = await self._fail(job, LOST_SUBMIT)
+        if job.status in ("queued", "running"):
+            job = await self._poll(job, sink)
+        if job.status == "delivering":
+            job = await self._deliver(job, sink)
+        await _quietly(sink.finished(job), job.id, "finished")
+
+    async def _submit(self, job: Job, sink: JobSink) -> Job:
+        if not await self.jobs.mark_submitting(job.id):
+            return await self._reload(job)  # cancelled before it was sent
+        # Shielded: a shutdown waits for the answer so that the request id is never lost.
+        inflight = asyncio.ensure_future(self._send(job))
+        self._submits.add(inflight)
+        inflight.add_done_callback(self._submits.discard)
+        await asyncio.shield(inflight)
+        job = await self._reload(job)
+        await _quietly(sink.progress(job), job.id, "progress")
+        return job
+
+    async def _send(self, job: Job) -> None:
+        try:
+            submission = await self._runcomfy.submit(job.model_path, job.params)
+        except SubmitUncertain:
+            log.warning("job %d: submit answer lost; not resending", job.id)
+            await self.jobs.mark_failed(job.id, LOST_SUBMIT)
+            return
+        except RunComfyError as exc:
+            log.warning("job %d: submit refused: %s", job.id, type(exc).__name__)
+            await self.jobs.mark_failed(job.id, f"{exc.user_message} Your credits were refunded.")
+            return
+        await self.jobs.mark_submitted(job.id, submission.request_id)
+        log.info("job %d submitted as %s", job.id, submission.request_id)
+
+    async def _poll(self, job: Job, sink: JobSink) -> Job:
+        request_id = job.request_id
+        assert request_id is not None
+        deadline = (job.submitted_at or job.created_at) + self._job_timeout
+        wakeup = self._wakeups.setdefault(job.id, asyncio.Event())
+        try:
+            while True:
+                try:
+                    result = await self._runcomfy.result(request_id)
+                except NotFound:
+                    return await self._fail(job, EXPIRED)
+                except (AuthError, InsufficientCredits) as exc:
+                    return await self._fail(job, f"{exc.user_message} Your credits were refunded.")
+                except RunComfyError as exc:
+                    # Already retried with backoff inside the client: keep trying until timeout.
+                    log.warning("job %d: poll failed (%s)", job.id, type(exc).__name__)
+                    result = None
+                fresh = await self._reload(job)
+                if not fresh.is_open or fresh.status == "delivering":
+                    return fresh  # cancelled meanwhile, or another path moved it on
+                if result is not None:
+                    job = await self._apply(fresh, result, sink)
+                    if job.status not in ("queued", "running"):
+                        return job
+                if self._clock() > deadline:
+                    with contextlib.suppress(RunComfyError):
+                        await self._runcomfy.cancel(request_id)
+                    return await self._fail(job, TIMED_OUT)
+                wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self._poll_interval)
+        finally:
+            self._wakeups.pop(job.id, None)
+
+    async def _apply(self, job: Job, result: JobResult, sink: JobSink) -> Job:
+        state = result.state
+        if state in (JobState.QUEUED, JobState.RUNNING):
+            status = "queued" if state is JobState.QUEUED else "running"
+            if (status, result.queue_position) != (job.status, job.queue_position):
+                await self.jobs.mark_progress(job.id, status, result.queue_position)
+                job = await self._reload(job)
+                await _quietly(sink.progress(job), job.id, "progress")
+            return job
+        if state is JobState.COMPLETED and result.video_url:
+            await self.jobs.mark_delivering(job.id, result.video_url)
+            return await self._reload(job)
+        if state is JobState.CANCELLED:
+            closed = await self.jobs.mark_cancelled(job.id, 0, ("queued", "running"))
+            return closed or await self._reload(job)
+        reason = result.error or "no reason given"
+        return await self._fail(
+            job, f"RunComfy could not make this video: {reason[:300]}. Your credits were refunded."
+        )
+
+    async def _deliver(self, job: Job, sink: JobSink) -> Job:
+        assert job.video_url is not None
+        self._video_dir.mkdir(parents=True, exist_ok=True)
+        path = self._video_dir / f"job-{job.id}-{uuid.uuid4().hex[:8]}.mp4"
+        try:
+            video: Path | None = path
+            try:
+                await self._runcomfy.download(job.video_url, path, max_bytes=job.upload_limit)
+            except TooLarge:
+                video = None  # the sink links to it instead
+            except RunComfyError as exc:
+                log.warning("job %d: download failed (%s)", job.id, type(exc).__name__)
+                video = None
+            for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+                try:
+                    message_id = await sink.deliver(job, video)
+                    break
+                except Exception:
+                    log.exception("job %d: delivery attempt %d failed", job.id, attempt)
+                    if attempt == DELIVERY_ATTEMPTS:
+                        return job  # stays 'delivering'; retried at the next start
+                    await asyncio.sleep(2.0 * attempt)
+            await self.jobs.mark_delivered(job.id, message_id)
+            log.info("job %d delivered", job.id)
+            return await self._reload(job)
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def _fail(self, job: Job, reason: str) -> Job:
+        log.info("job %d failed", job.id)
+        closed = await self.jobs.mark_failed(job.id, reason)
+        return closed or await self._reload(job)
+
+    async def _reload(self, job: Job) -> Job:
+        fresh = await self.jobs.get(job.id)
+        if fresh is None:
+            raise JobNotFound(job.id)
+        return fresh
+
+    # --- cancel, eta -----------------------------------------------------------------------------
+
+    async def cancel(self, job_id: int, actor_id: int, *, moderator: bool) -> CancelResult:
+        """Cancel a job not yet running, as its owner or a moderator; refunds the owner."""
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        if job.user_id != actor_id and not moderator:
+            raise NotAllowed(
+                "Only the member who asked for this video, or a moderator, can cancel it."
+            )
+        if job.status not in CANCELLABLE_STATUSES and job.status != "submitting":
+            return CancelResult(job, False, _not_cancellable(job))
+        if job.status == "submitting":
+            return CancelResult(
+                job, False, "It is being sent to RunComfy right now; try again in a moment."
+            )
+        if job.request_id is not None:
+            outcome = await self._runcomfy.cancel(job.request_id)
+            if not outcome.cancelled:
+                # It started meanwhile: the provider keeps running (and billing) it.
+                return CancelResult(await self._reload(job), False, STARTED_MEANWHILE)
+        closed = await self.jobs.mark_cancelled(job.id, actor_id)
+        if closed is None:
+            fresh = await self._reload(job)
+            return CancelResult(fresh, False, _not_cancellable(fresh))
+        if (event := self._wakeups.get(job.id)) is not None:
+            event.set()  # the poller notices at once instead of at its next poll
+        log.info("job %d cancelled by %d", job.id, actor_id)
+        return CancelResult(closed, True, "Cancelled; the credits were refunded.")
+
+    async def expected_at(self, job: Job) -> float | None:
+        """When the video should be ready, from this bot's own history of similar jobs."""
+        if job.status not in ("accepted", "submitting", "queued", "running"):
+            return None
+        samples = await self.jobs.run_seconds(job.model_path, str(job.params.get("resolution")))
+        if len(samples) < 3:
+            return None  # too little history to be honest about
+        return (job.submitted_at or job.created_at) + statistics.median(samples)
+
+
+def _not_cancellable(job: Job) -> str:
+    return {
+        "running": "It has already started generating, so it can't be cancelled any more.",
+        "delivering": "It has already finished and is being delivered.",
+        "delivered": "It has already been delivered.",
+        "failed": "It has already ended (it failed and was refunded).",
+        "cancelled": "It was already cancelled.",
+    }.get(job.status, "It can't be cancelled now.")
+
+
+async def _quietly(step: object, job_id: int, what: str) -> None:
+    """Run a sink callback; a Discord hiccup must never stop the job itself."""
+    try:
+        await step  # type: ignore[misc]
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("job %d: sink %s failed", job_id, what)

@@ -1,0 +1,50 @@
+"""Everything the bot needs, built once in `__main__` and handed to the bot (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.config import Settings
+from bot.core.jobs import JobService
+from bot.core.quotas import QuotaPolicy, QuotaService
+from bot.runcomfy import RunComfyClient
+from db.database import Database
+from db.jobs import JobRepo
+from db.meta import MetaRepo
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    runcomfy: RunComfyClient
+    quotas: QuotaService
+    jobs: JobService
+    meta: MetaRepo
+
+
+def build_services(settings: Settings, session: aiohttp.ClientSession, db: Database) -> Services:
+    runcomfy = RunComfyClient(
+        session,
+        base_url=settings.runcomfy_base_url,
+        token=settings.runcomfy_api_token,
+        timeout=settings.http_timeout,
+    )
+    quotas = QuotaService(
+        QuotaPolicy(
+            credits_per_day=settings.quota_credits_per_day,
+            max_active_jobs=settings.quota_max_active_jobs,
+            resolution_weights=settings.quota_resolution_weights,
+        )
+    )
+    jobs = JobService(
+        JobRepo(db),
+        quotas,
+        runcomfy,
+        video_dir=settings.database_path.parent / "videos",
+        poll_interval=settings.poll_interval,
+        job_timeout=settings.job_timeout,
+    )
+    return Services(settings, db, runcomfy, quotas, jobs, MetaRepo(db))

@@ -1,0 +1,1 @@
+"""What members see: job cards, the cancel button, and the sink that keeps cards current."""

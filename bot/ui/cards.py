@@ -1,0 +1,96 @@
+"""Render a job as a public card (an embed). Pure: the same job always renders the same card.
+
+Times are Discord timestamps (`<t:...:R>`), which every client counts up by itself, so a card
+only needs an edit when its status, queue position or ETA changes.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from db.jobs import Job
+
+COLOURS = {
+    "accepted": discord.Colour.light_grey(),
+    "submitting": discord.Colour.light_grey(),
+    "queued": discord.Colour.blurple(),
+    "running": discord.Colour.gold(),
+    "delivering": discord.Colour.gold(),
+    "delivered": discord.Colour.green(),
+    "failed": discord.Colour.red(),
+    "cancelled": discord.Colour.dark_grey(),
+}
+
+
+def status_line(job: Job) -> str:
+    if job.status in ("accepted", "submitting"):
+        return "⏳ Sending to the generator…"
+    if job.status == "queued":
+        if job.queue_position is None:
+            return "⏳ Queued"
+        ahead = job.queue_position
+        return f"⏳ Queued: #{ahead + 1} in line" + (" (next up)" if ahead == 0 else "")
+    if job.status == "running":
+        return "🎬 Generating…"
+    if job.status == "delivering":
+        return "📦 Finished: uploading the video…"
+    if job.status == "delivered":
+        return "✅ Done"
+    if job.status == "cancelled":
+        who = f" by <@{job.cancelled_by}>" if job.cancelled_by else ""
+        return f"🚫 Cancelled{who}; the credits were refunded"
+    return "❌ Failed"
+
+
+def render(job: Job, eta_at: int | None = None) -> discord.Embed:
+    """The card; `eta_at` is the epoch second the video is expected, when we can say."""
+    p = job.params
+    embed = discord.Embed(
+        title=f"Video #{job.id}",
+        description=_quote(job.prompt),
+        colour=COLOURS.get(job.status, discord.Colour.default()),
+    )
+    embed.add_field(name="Status", value=status_line(job), inline=False)
+    if job.status == "failed" and job.error:
+        embed.add_field(name="What happened", value=job.error[:1000], inline=False)
+    seed = p.get("seed")
+    embed.add_field(
+        name="Options",
+        value=(
+            f"{p.get('resolution')} · {p.get('ratio')} · {p.get('duration')} s · "
+            f"seed {seed if seed is not None else 'random'}"
+        ),
+        inline=False,
+    )
+    embed.add_field(name="Cost", value=_cost(job), inline=True)
+    embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
+    embed.add_field(name="Started", value=f"<t:{int(job.created_at)}:R>", inline=True)
+    if eta_at is not None and job.is_open:
+        embed.add_field(name="Expected", value=f"<t:{eta_at}:R> (from recent jobs)", inline=True)
+    if job.status == "delivered" and job.delivered_at:
+        took = int(job.delivered_at - job.created_at)
+        embed.add_field(name="Took", value=f"{took // 60} min {took % 60} s", inline=True)
+    embed.set_footer(text=f"Job #{job.id} · /jobs show job:{job.id}")
+    return embed
+
+
+def _cost(job: Job) -> str:
+    unit = "credit" if job.cost == 1 else "credits"
+    if job.status in ("failed", "cancelled"):
+        return f"~~{job.cost} {unit}~~ refunded"
+    return f"{job.cost} {unit}"
+
+
+def _quote(prompt: str) -> str:
+    # Code-free quote block: markdown in a prompt stays harmless, mentions in embeds never ping.
+    return "\n".join("> " + line for line in prompt.splitlines() or [""])[:4000]
+
+
+def result_text(job: Job, *, linked: bool) -> str:
+    """The message that carries the video (or its link) and pings the author."""
+    head = f"<@{job.user_id}> your video #{job.id} is ready."
+    if linked and job.video_url:
+        return f"{head} It is too large to upload here, so here is the link:\n{job.video_url}"
+    if linked:
+        return f"{head} The file could not be fetched; see /jobs show job:{job.id}."
+    return head

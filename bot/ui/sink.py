@@ -1,0 +1,229 @@
+"""Keep each job's public card current without tripping Discord's rate limits, and deliver.
+
+- Coalescing: each job keeps only its latest state; a card is edited at most every `interval`
+  seconds (the final state goes out at once) and only when what it shows changed.
+- Token expiry: while the interaction token is comfortably valid, edits go through it (its own
+  rate-limit bucket); before it expires they switch to bot-token channel edits, which share the
+  channel's bucket, so those are spaced `channel_gap` apart per channel.
+- Old or vanished cards: a card older than about an hour (edits refused, 30046) or deleted is
+  replaced by a fresh one; a result whose channel is gone goes to the author by DM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.ui.buttons import job_view
+from bot.ui.cards import render, result_text
+from db.jobs import Job
+
+if TYPE_CHECKING:
+    from bot.client import SeedanceBot
+
+log = logging.getLogger(__name__)
+
+TOKEN_MARGIN = 120.0  # stop using an interaction token this long before it expires
+CARD_MAX_AGE = 50 * 60.0  # Discord refuses edits to messages older than about an hour
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+@dataclass
+class _Card:
+    latest: Job | None = None
+    urgent: bool = False
+    shown: Any = None  # what the card shows now; an edit is skipped when nothing changed
+    last_edit: float = 0.0
+    interaction: discord.Interaction[Any] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    worker: asyncio.Task[None] | None = None
+
+
+class CardUpdater:
+    def __init__(self, bot: SeedanceBot, *, interval: float, channel_gap: float = 1.1) -> None:
+        self._bot = bot
+        self._interval = interval
+        self._channel_gap = channel_gap
+        self._cards: dict[int, _Card] = {}
+        self._channel_locks: dict[int, asyncio.Lock] = {}
+        self._channel_last: dict[int, float] = {}
+
+    def attach(self, job: Job, interaction: discord.Interaction[Any], shown: Any) -> None:
+        """Remember the interaction whose response is this job's card, and what it shows."""
+        card = self._cards.setdefault(job.id, _Card())
+        card.interaction = interaction
+        card.shown = shown
+        card.last_edit = time.monotonic()
+
+    def push(self, job: Job, *, urgent: bool = False) -> asyncio.Task[None]:
+        """Ask for the card to show `job`; newer states replace older unsent ones."""
+        card = self._cards.setdefault(job.id, _Card())
+        card.latest = job
+        card.urgent = card.urgent or urgent
+        card.wake.set()
+        if card.worker is None or card.worker.done():
+            card.worker = asyncio.create_task(self._work(job.id, card), name=f"card-{job.id}")
+        return card.worker
+
+    async def settle(self, job: Job) -> None:
+        """Show the final state now and forget the job."""
+        await self.push(job, urgent=True)
+        self._cards.pop(job.id, None)
+
+    async def _work(self, job_id: int, card: _Card) -> None:
+        while card.latest is not None:
+            wait = card.last_edit + self._interval - time.monotonic()
+            if wait > 0 and not card.urgent:
+                card.wake.clear()
+                try:
+                    await asyncio.wait_for(card.wake.wait(), wait)
+                    continue  # a newer or urgent state arrived: re-check
+                except TimeoutError:
+                    pass
+            job, card.latest, card.urgent = card.latest, None, False
+            try:
+                await self._show(job, card)
+            except Exception:
+                log.exception("job %d: card update failed", job_id)
+            card.last_edit = time.monotonic()
+
+    async def render(self, job: Job) -> tuple[discord.Embed, discord.ui.View | None]:
+        expected = await self._bot.services.jobs.expected_at(job)
+        embed = render(job, int(expected) if expected else None)
+        return embed, job_view(job.id, job.status in ("accepted", "queued"))
+
+    async def _show(self, job: Job, card: _Card) -> None:
+        embed, view = await self.render(job)
+        shown = (embed.to_dict(), view is not None)
+        if shown == card.shown:
+            return
+        if job.card_message_id is None:
+            await self._fresh_card(job, embed, view)
+        elif card.interaction is not None and _token_ok(card.interaction):
+            try:
+                await card.interaction.edit_original_response(embed=embed, view=view)
+            except discord.HTTPException as exc:
+                log.info("job %d: token edit failed (%s); using the channel", job.id, exc.code)
+                card.interaction = None
+                await self._channel_edit(job, embed, view)
+        else:
+            card.interaction = None
+            await self._channel_edit(job, embed, view)
+        card.shown = shown
+
+    async def _channel_edit(
+        self, job: Job, embed: discord.Embed, view: discord.ui.View | None
+    ) -> None:
+        assert job.card_message_id is not None
+        if time.time() - discord.utils.snowflake_time(job.card_message_id).timestamp() > (
+            CARD_MAX_AGE
+        ):
+            await self._fresh_card(job, embed, view)
+            return
+        message = self._bot.get_partial_messageable(job.channel_id).get_partial_message(
+            job.card_message_id
+        )
+        try:
+            await self.paced(job.channel_id, message.edit(embed=embed, view=view))
+        except discord.NotFound:
+            await self._fresh_card(job, embed, view)  # the card was deleted
+        except discord.HTTPException as exc:
+            if exc.code != 30046:
+                raise
+            await self._fresh_card(job, embed, view)
+
+    async def _fresh_card(
+        self, job: Job, embed: discord.Embed, view: discord.ui.View | None
+    ) -> None:
+        if not job.is_open:
+            return  # the result message already tells the story; no new card for a closed job
+        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        kwargs: dict[str, Any] = {"embed": embed, "allowed_mentions": NO_MENTIONS}
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            message = await self.paced(job.channel_id, channel.send(**kwargs))
+        except (discord.NotFound, discord.Forbidden):
+            log.info("job %d: channel gone; the result will go by DM", job.id)
+            return
+        await self._bot.services.jobs.jobs.set_card(job.id, message.id)
+
+    async def paced(self, channel_id: int, call: Any) -> Any:
+        """Bot-token writes in one channel share a bucket: space them out, latest first."""
+        lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
+        async with lock:
+            wait = self._channel_last.get(channel_id, 0.0) + self._channel_gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await call
+            finally:
+                self._channel_last[channel_id] = time.monotonic()
+
+
+def _token_ok(interaction: discord.Interaction[Any]) -> bool:
+    return interaction.expires_at.timestamp() - time.time() > TOKEN_MARGIN
+
+
+class DiscordSink:
+    """The JobSink for one job: progress to its card, the result to its channel (or a DM)."""
+
+    def __init__(self, bot: SeedanceBot, updater: CardUpdater) -> None:
+        self._bot = bot
+        self._updater = updater
+
+    async def progress(self, job: Job) -> None:
+        self._updater.push(job)
+
+    async def finished(self, job: Job) -> None:
+        await self._updater.settle(job)
+
+    async def deliver(self, job: Job, video: Path | None) -> int | None:
+        linked = video is None
+        allowed = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)]
+        )
+        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        reference = None
+        if job.card_message_id is not None:
+            reference = discord.MessageReference(
+                message_id=job.card_message_id, channel_id=job.channel_id, fail_if_not_exists=False
+            )
+        try:
+            message = await self._send(channel, job, video, allowed, reference)
+        except discord.HTTPException as exc:
+            if exc.status == 413 and not linked:
+                message = await self._send(channel, job, None, allowed, reference)
+            elif isinstance(exc, discord.NotFound | discord.Forbidden):
+                log.info("job %d: channel unavailable (%s); sending by DM", job.id, exc.code)
+                dm = await self._bot.create_dm(discord.Object(job.user_id))
+                message = await self._send(dm, job, video, allowed, None)
+            else:
+                raise
+        return message.id
+
+    async def _send(
+        self,
+        channel: discord.abc.Messageable,
+        job: Job,
+        video: Path | None,
+        allowed: discord.AllowedMentions,
+        reference: discord.MessageReference | None,
+    ) -> discord.Message:
+        kwargs: dict[str, Any] = {
+            "content": result_text(job, linked=video is None),
+            "allowed_mentions": allowed,
+        }
+        if video is not None:
+            kwargs["file"] = discord.File(video, filename=f"video-{job.id}.mp4")
+        if reference is not None:
+            kwargs["reference"] = reference
+        channel_id = getattr(channel, "id", job.channel_id)
+        message: discord.Message = await self._updater.paced(channel_id, channel.send(**kwargs))
+        return message

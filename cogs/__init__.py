@@ -1,0 +1,1 @@
+"""Thin slash-command cogs: parse options, call one service, render the reply."""

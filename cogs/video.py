@@ -1,0 +1,93 @@
+"""/video: validate, reserve, answer with the public job card within Discord's 3 s, then run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import SeedanceBot
+from bot.core.errors import InvalidOptions
+from bot.core.schema import MODEL, PROMPT_FIELD, SEED_MAX, SEED_MIN
+
+log = logging.getLogger(__name__)
+
+PROMPT_MAX = MODEL.max_length(PROMPT_FIELD) or 500
+DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))
+
+
+def _choices(name: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=str(v), value=str(v)) for v in MODEL.enum(name)]
+
+
+class VideoCog(commands.Cog):
+    def __init__(self, bot: SeedanceBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="video", description="Turn a text prompt into a short video")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        prompt=f"What the video should show (up to {PROMPT_MAX} characters)",
+        resolution=f"Picture quality; higher costs more (default {MODEL.default('resolution')})",
+        ratio=f"Shape of the frame, width:height (default {MODEL.default('ratio')})",
+        duration=(
+            f"Length in seconds, {DURATIONS[0]} to {DURATIONS[-1]} "
+            f"(default {MODEL.default('duration')})"
+        ),
+        seed="A number to reproduce a result; leave empty for a random one",
+    )
+    @app_commands.choices(resolution=_choices("resolution"), ratio=_choices("ratio"))
+    async def video(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, PROMPT_MAX],
+        resolution: str | None = None,
+        ratio: str | None = None,
+        duration: app_commands.Range[int, DURATIONS[0], DURATIONS[-1]] | None = None,
+        seed: app_commands.Range[int, SEED_MIN, SEED_MAX] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        raw = {
+            PROMPT_FIELD: prompt,
+            "resolution": resolution,
+            "ratio": ratio,
+            "duration": duration,
+            "seed": seed,
+        }
+        request = MODEL.validate(raw)
+        if isinstance(request, list):
+            raise InvalidOptions(request)
+        jobs = self.bot.services.jobs
+        job = await jobs.accept(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            request=request,
+            upload_limit=interaction.filesize_limit,
+        )
+        embed, view = await self.bot.cards.render(job)
+        kwargs: dict[str, Any] = {
+            "embed": embed,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            response = await interaction.response.send_message(**kwargs)
+        except discord.HTTPException:
+            # The member saw "the application did not respond": nothing was sent to RunComfy
+            # yet, so cancel and refund rather than run a job nobody can follow.
+            await jobs.jobs.mark_cancelled(job.id, self.bot.user.id if self.bot.user else 0)
+            raise
+        if response.message_id is not None:
+            await jobs.jobs.set_card(job.id, response.message_id)
+            job = await jobs.jobs.get(job.id) or job
+        self.bot.cards.attach(job, interaction, (embed.to_dict(), view is not None))
+        jobs.start(job, self.bot.sink_for(job))
+
+
+async def setup(bot: SeedanceBot) -> None:
+    await bot.add_cog(VideoCog(bot))

@@ -1,0 +1,1 @@
+"""The data layer: one aiosqlite connection, numbered SQL migrations, small repositories."""

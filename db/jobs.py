@@ -1,0 +1,315 @@
+"""Job rows and their life cycle. Each transition is one conditional UPDATE, so racing writers
+(a poller, a cancel button, a restart) can never move a job backwards or finish it twice; the
+transitions that move credits write their ledger row in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from db.database import Database, Transaction
+
+OPEN_STATUSES = ("accepted", "submitting", "queued", "running", "delivering")
+CANCELLABLE_STATUSES = ("accepted", "queued")
+_OPEN_SQL = "('accepted', 'submitting', 'queued', 'running', 'delivering')"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    guild_id: int
+    channel_id: int
+    user_id: int
+    model_path: str
+    params: dict[str, Any]
+    cost: int
+    period: str
+    upload_limit: int
+    status: str
+    queue_position: int | None
+    request_id: str | None
+    card_message_id: int | None
+    result_message_id: int | None
+    video_url: str | None
+    error: str | None
+    cancelled_by: int | None
+    created_at: float
+    submitted_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    delivered_at: float | None
+    updated_at: float
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def prompt(self) -> str:
+        return str(self.params.get("text", ""))
+
+
+@dataclass(frozen=True)
+class NewJob:
+    guild_id: int
+    channel_id: int
+    user_id: int
+    model_path: str
+    params: dict[str, Any]
+    cost: int
+    period: str
+    upload_limit: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    credits: int  # the member's allowance for the period
+    max_active: int  # open jobs at once, per member
+    guild_budget: int | None = None  # credits for the whole server per period
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a job was not accepted: 'active', 'credits' or 'budget', with the figures to explain."""
+
+    reason: str
+    used: int
+    active: int
+
+
+def _job(row: aiosqlite.Row) -> Job:
+    values = dict(row)
+    values["params"] = json.loads(values["params"])
+    return Job(**values)
+
+
+class JobRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal:
+        """Reserve the cost and create the job in one transaction, or say why not."""
+        now = time.time()
+        key = {"g": new.guild_id, "u": new.user_id, "p": new.period}
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT OR IGNORE INTO quota_usage (guild_id, user_id, period, used)"
+                " VALUES (:g, :u, :p, 0)",
+                key,
+            )
+            reserved = await tx.fetchone(
+                "UPDATE quota_usage SET used = used + :cost"
+                " WHERE guild_id = :g AND user_id = :u AND period = :p"
+                "   AND used + :cost <= :credits"
+                "   AND (SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u"
+                f"        AND status IN {_OPEN_SQL}) < :max_active"
+                "   AND (:budget IS NULL OR :cost + (SELECT SUM(used) FROM quota_usage"
+                "        WHERE guild_id = :g AND period = :p) <= :budget)"
+                " RETURNING used",
+                {
+                    **key,
+                    "cost": new.cost,
+                    "credits": limits.credits,
+                    "max_active": limits.max_active,
+                    "budget": limits.guild_budget,
+                },
+            )
+            if reserved is None:
+                return await _refusal(tx, new, limits)
+            job_id = await tx.insert(
+                "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
+                " period, upload_limit, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)",
+                (
+                    new.guild_id,
+                    new.channel_id,
+                    new.user_id,
+                    new.model_path,
+                    json.dumps(new.params),
+                    new.cost,
+                    new.period,
+                    new.upload_limit,
+                    now,
+                    now,
+                ),
+            )
+            await _ledger(tx, new.guild_id, new.user_id, new.period, job_id, "reserve", new.cost)
+            row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        assert row is not None
+        return _job(row)
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _job(row) if row else None
+
+    async def open_jobs(self) -> list[Job]:
+        rows = await self._db.fetchall(
+            f"SELECT * FROM jobs WHERE status IN {_OPEN_SQL} ORDER BY id"
+        )
+        return [_job(r) for r in rows]
+
+    async def for_user(self, guild_id: int, user_id: int, limit: int = 10) -> list[Job]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, limit),
+        )
+        return [_job(r) for r in rows]
+
+    async def open_in_guild(self, guild_id: int, limit: int = 25) -> list[Job]:
+        rows = await self._db.fetchall(
+            f"SELECT * FROM jobs WHERE guild_id = ? AND status IN {_OPEN_SQL} ORDER BY id LIMIT ?",
+            (guild_id, limit),
+        )
+        return [_job(r) for r in rows]
+
+    async def run_seconds(self, model_path: str, resolution: str, limit: int = 20) -> list[float]:
+        """How long recent delivered jobs of this kind took from submit to finish, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT finished_at - submitted_at FROM jobs"
+            " WHERE status = 'delivered' AND model_path = ?"
+            "   AND json_extract(params, '$.resolution') = ?"
+            "   AND finished_at IS NOT NULL AND submitted_at IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (model_path, resolution, limit),
+        )
+        return [float(r[0]) for r in rows]
+
+    async def set_card(self, job_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET card_message_id = ?, updated_at = ? WHERE id = ?",
+            (message_id, time.time(), job_id),
+        )
+
+    async def mark_submitting(self, job_id: int) -> bool:
+        """accepted -> submitting, right before the paid call; False if it was cancelled."""
+        return await self._move(job_id, ("accepted",), status="submitting")
+
+    async def mark_submitted(self, job_id: int, request_id: str) -> bool:
+        now = time.time()
+        return await self._move(
+            job_id, ("submitting",), status="queued", request_id=request_id, submitted_at=now
+        )
+
+    async def mark_progress(self, job_id: int, status: str, queue_position: int | None) -> bool:
+        """Record what the provider says while the job waits or runs."""
+        fields: dict[str, Any] = {"status": status, "queue_position": queue_position}
+        if status == "running":
+            await self._db.execute(
+                "UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL",
+                (time.time(), job_id),
+            )
+        return await self._move(job_id, ("queued", "running"), **fields)
+
+    async def mark_delivering(self, job_id: int, video_url: str) -> bool:
+        return await self._move(
+            job_id,
+            ("queued", "running"),
+            status="delivering",
+            video_url=video_url,
+            queue_position=None,
+            finished_at=time.time(),
+        )
+
+    async def mark_delivered(self, job_id: int, result_message_id: int | None) -> bool:
+        """delivering -> delivered, committing the reserved credits."""
+        async with self._db.transaction() as tx:
+            job = await _locked(tx, job_id)
+            if job is None or job.status != "delivering":
+                return False
+            await tx.execute(
+                "UPDATE jobs SET status = 'delivered', result_message_id = ?, delivered_at = ?,"
+                " updated_at = ? WHERE id = ?",
+                (result_message_id, time.time(), time.time(), job_id),
+            )
+            await _ledger(tx, job.guild_id, job.user_id, job.period, job.id, "commit", 0)
+        return True
+
+    async def mark_failed(self, job_id: int, error: str) -> Job | None:
+        """Any open status -> failed, refunding the reserve. None if it was already closed."""
+        return await self._close(job_id, OPEN_STATUSES, "failed", error=error)
+
+    async def mark_cancelled(
+        self, job_id: int, actor_id: int, from_statuses: tuple[str, ...] = CANCELLABLE_STATUSES
+    ) -> Job | None:
+        """-> cancelled with a refund, only from `from_statuses`; None if it was not there."""
+        return await self._close(job_id, from_statuses, "cancelled", cancelled_by=actor_id)
+
+    async def _close(
+        self, job_id: int, from_statuses: tuple[str, ...], status: str, **fields: Any
+    ) -> Job | None:
+        async with self._db.transaction() as tx:
+            job = await _locked(tx, job_id)
+            if job is None or job.status not in from_statuses:
+                return None
+            sets = ", ".join(f"{k} = :{k}" for k in fields)
+            now = time.time()
+            await tx.execute(
+                f"UPDATE jobs SET status = :status, queue_position = NULL, updated_at = :now,"
+                f" finished_at = COALESCE(finished_at, :now){', ' + sets if sets else ''}"
+                " WHERE id = :id",
+                {"status": status, "now": now, "id": job_id, **fields},
+            )
+            await tx.execute(
+                "UPDATE quota_usage SET used = used - ?"
+                " WHERE guild_id = ? AND user_id = ? AND period = ?",
+                (job.cost, job.guild_id, job.user_id, job.period),
+            )
+            await _ledger(tx, job.guild_id, job.user_id, job.period, job.id, "refund", -job.cost)
+            row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _job(row) if row else None
+
+    async def _move(self, job_id: int, from_statuses: tuple[str, ...], **fields: Any) -> bool:
+        marks = ", ".join("?" for _ in from_statuses)
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        changed = await self._db.execute(
+            f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ? AND status IN ({marks})",
+            (*fields.values(), time.time(), job_id, *from_statuses),
+        )
+        return changed == 1
+
+
+async def _locked(tx: Transaction, job_id: int) -> Job | None:
+    row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return _job(row) if row else None
+
+
+async def _ledger(
+    tx: Transaction,
+    guild_id: int,
+    user_id: int,
+    period: str,
+    job_id: int | None,
+    kind: str,
+    amount: int,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO ledger (guild_id, user_id, period, job_id, kind, amount, actor_id, note,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, user_id, period, job_id, kind, amount, actor_id, note, time.time()),
+    )
+
+
+async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:
+    row = await tx.fetchone(
+        "SELECT used FROM quota_usage WHERE guild_id = ? AND user_id = ? AND period = ?",
+        (new.guild_id, new.user_id, new.period),
+    )
+    used = int(row[0]) if row else 0
+    active_row = await tx.fetchone(
+        f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND status IN {_OPEN_SQL}",
+        (new.guild_id, new.user_id),
+    )
+    active = int(active_row[0]) if active_row else 0
+    if active >= limits.max_active:
+        reason = "active"
+    elif used + new.cost > limits.credits:
+        reason = "credits"
+    else:
+        reason = "budget"
+    return Refusal(reason, used, active)
