@@ -1,0 +1,20 @@
+# Two stages: build a wheel with the build tools, run it on a slim image as a non-root user.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY cogs ./cogs
+COPY db ./db
+RUN pip install --no-cache-dir build && python -m build --wheel --outdir /wheels
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 seedance \
+    && mkdir /data && chown seedance /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER seedance
+WORKDIR /home/seedance
+# The database (and temporary videos) live on a volume; secrets come from the environment.
+ENV DATABASE_PATH=/data/seedance.db
+VOLUME ["/data"]
+CMD ["python", "-m", "bot"]
