@@ -1,0 +1,317 @@
+"""The RunComfy model API client: submit, poll, cancel and download.
+
+Every API call passes through `_request()`, the one place that adds the token, sets the timeout,
+reads JSON, checks `error_code` (RunComfy sends some errors with HTTP 200), maps failures onto
+`errors.py` and retries what is safe to repeat. A submit has no idempotency key, so it is sent
+again only when it surely never arrived (could not connect) or RunComfy said 429/503; a submit
+whose answer was lost raises `SubmitUncertain` instead, since it may have created a billed job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import pathlib
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from bot.config import Secret
+from bot.runcomfy import errors as e
+from bot.runcomfy.models import (
+    CancelOutcome,
+    JobResult,
+    StatusReport,
+    Submission,
+    error_code,
+    parse_cancel,
+    parse_result,
+    parse_retry_after,
+    parse_status,
+    parse_submission,
+    provider_message,
+    request_url,
+    validation_details,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# An explicit "not now" that says the job was not taken; any other 5xx may hide a created job.
+SUBMIT_RETRY_STATUSES = frozenset({429, 503})
+INTERNAL_CODE = 500001
+CODE_ERRORS: dict[int, type[e.RunComfyError]] = {
+    400001: e.UnknownModel,
+    400002: e.InsufficientCredits,
+    400004: e.AuthError,
+    401001: e.AuthError,
+    403001: e.Forbidden,
+    404001: e.NotFound,
+    422001: e.InvalidInput,
+    INTERNAL_CODE: e.Unavailable,
+}
+STATUS_ERRORS: dict[int, type[e.RunComfyError]] = {
+    401: e.AuthError,
+    403: e.Forbidden,
+    404: e.NotFound,
+    408: e.RateLimited,
+    422: e.InvalidInput,
+    429: e.RateLimited,
+}
+CHUNK_BYTES = 64 * 1024
+EXPIRED_VIDEO = "The finished video could not be fetched any more; its link may have expired."
+
+_RETRY_LOG = "runcomfy %s %s failed (%s); attempt %d/%d, retrying in %.2fs"
+# Connection-level failures: the first group happens before a byte of the request is written.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_LOST = (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
+
+
+@dataclass
+class _Failure:
+    """One failed attempt: what to raise if we stop now, and whether repeating it is safe."""
+
+    error: e.RunComfyError
+    retry: bool
+    retry_after: float | None = None
+
+
+class RunComfyClient:
+    """Talks to RunComfy's model API over a borrowed `aiohttp.ClientSession`.
+
+    The session must not carry a default Authorization header: downloads go to third-party hosts.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        token: Secret | None,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
+        if max_attempts < 1 or not timeout > 0:
+            raise ValueError("max_attempts must be >= 1 and timeout > 0")
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # A video can take longer than `timeout` to arrive in full; bound the stalls instead.
+        self._download_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout, sock_read=timeout
+        )
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._rng = random.Random()
+        self.requests_sent: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        token = "set" if self._token is not None else "unset"
+        return f"RunComfyClient(base_url={self._base_url!r}, token={token})"
+
+    async def submit(self, model_path: str, payload: Mapping[str, object]) -> Submission:
+        url = f"{self._base_url}/v1/models/{quote(model_path.strip('/'), safe='/')}"
+        body = await self._request("submit", "POST", url, json_body=dict(payload))
+        try:
+            submission = parse_submission(body, self._base_url)
+        except e.BadResponse as exc:
+            # RunComfy said yes but we cannot track the job: say so, and never send it again.
+            raise e.BadResponse(
+                f"submit {model_path}: {exc}",
+                user_message="RunComfy's answer could not be read, so the video may or may not "
+                "have started; it was not sent again to avoid paying twice.",
+            ) from None
+        log.info("submitted %s as request %s", model_path, submission.request_id)
+        return submission
+
+    async def status(self, request_id: str) -> StatusReport:
+        url = request_url(self._base_url, request_id, "status")
+        return parse_status(await self._request("status", "GET", url), request_id)
+
+    async def result(self, request_id: str) -> JobResult:
+        url = request_url(self._base_url, request_id, "result")
+        return parse_result(await self._request("result", "GET", url), request_id)
+
+    async def cancel(self, request_id: str) -> CancelOutcome:
+        url = request_url(self._base_url, request_id, "cancel")
+        outcome = parse_cancel(await self._request("cancel", "POST", url), request_id)
+        log.info("cancel request %s: cancelled=%s", request_id, outcome.cancelled)
+        return outcome
+
+    async def download(self, url: str, dest: pathlib.Path, *, max_bytes: int) -> int:
+        """Stream `url` into `dest` and return the bytes written; no token is sent."""
+        host = urlsplit(url).netloc  # signed query strings stay out of the logs
+        try:
+            for attempt in range(1, self._max_attempts + 1):
+                outcome = await self._download_once(url, dest, max_bytes)
+                if isinstance(outcome, int):
+                    log.info("downloaded %d bytes from %s", outcome, host)
+                    return outcome
+                await self._before_retry("download", host, attempt, outcome)
+        except BaseException:
+            _remove(dest)
+            raise
+        raise AssertionError("unreachable: the last attempt raises")
+
+    async def _request(
+        self, op: str, method: str, url: str, *, json_body: object = None
+    ) -> dict[str, Any]:
+        route = urlsplit(url).path
+        for attempt in range(1, self._max_attempts + 1):
+            outcome = await self._attempt(op, method, url, route, json_body)
+            if isinstance(outcome, dict):
+                return outcome
+            await self._before_retry(op, route, attempt, outcome)
+        raise AssertionError("unreachable: the last attempt raises")
+
+    async def _before_retry(self, op: str, route: str, attempt: int, failure: _Failure) -> None:
+        """Sleep before the next attempt, or raise the failure when no retry is due."""
+        if not failure.retry or attempt >= self._max_attempts:
+            raise failure.error
+        cap = min(self._backoff_max, self._backoff_base * 2 ** (attempt - 1))
+        delay = self._rng.uniform(0, cap)  # full jitter: callers polling together spread out
+        if failure.retry_after is not None:
+            if failure.retry_after > self._backoff_max:
+                # Longer than we block a caller for: hand the wait back rather than hang.
+                raise failure.error
+            delay = max(delay, failure.retry_after)
+        log.warning(_RETRY_LOG, op, route, failure.error, attempt, self._max_attempts, delay)
+        await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, op: str, method: str, url: str, route: str, json_body: object
+    ) -> dict[str, Any] | _Failure:
+        headers = {"Accept": "application/json"}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        try:
+            self.requests_sent[op] += 1
+            # No redirects: the token must only ever reach the configured API host.
+            async with self._session.request(
+                method,
+                url,
+                json=json_body,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                raw = await resp.read()
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                status = resp.status
+        except _NOT_SENT as exc:
+            self.requests_sent[op] -= 1  # never reached the server
+            return _Failure(e.Unavailable(f"{op} {route}: could not connect: {exc}"), retry=True)
+        except _LOST as exc:
+            reason = f"{op} {route}: no answer ({type(exc).__name__})"
+            if op == "submit":
+                return _Failure(e.SubmitUncertain(reason), retry=False)
+            return _Failure(e.Unavailable(reason), retry=True)
+        except aiohttp.ClientError as exc:
+            return _Failure(e.Unavailable(f"{op} {route}: {type(exc).__name__}"), retry=False)
+        log.debug("runcomfy %s %s %s -> HTTP %d", op, method, route, status)
+        return self._read_answer(op, route, status, raw, retry_after)
+
+    def _read_answer(
+        self, op: str, route: str, status: int, raw: bytes, retry_after: float | None
+    ) -> dict[str, Any] | _Failure:
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except ValueError:  # also covers bytes that are not UTF-8
+            data = None
+        body: dict[str, Any] = data if isinstance(data, dict) else {}
+        code = error_code(body)
+        if 200 <= status < 300 and code is None:
+            if not isinstance(data, dict):
+                return _Failure(e.BadResponse(f"{op} {route}: HTTP {status}, not JSON"), False)
+            return body
+        reason = self._scrub(provider_message(body) or "no reason given")
+        message = f"{op} {route}: HTTP {status}" + (f" code {code}" if code else "") + f": {reason}"
+        known = CODE_ERRORS.get(code) if code is not None else None
+        transient = (known is None and status in RETRY_STATUSES) or code == INTERNAL_CODE
+        server_fault = code == INTERNAL_CODE or (known is None and status >= 500)
+        if op == "submit" and server_fault and status not in SUBMIT_RETRY_STATUSES:
+            # It failed inside RunComfy, maybe after the job was created and billed.
+            return _Failure(e.SubmitUncertain(message, code=code, http_status=status), False)
+        cls = known or STATUS_ERRORS.get(status)
+        if cls is None:
+            cls = e.Unavailable if status >= 500 else e.BadResponse if status < 400 else None
+        kwargs: dict[str, Any] = {"code": code, "http_status": status}
+        if cls is e.InvalidInput:
+            kwargs["details"] = [self._scrub(d) for d in validation_details(body)]
+        elif cls is e.RateLimited:
+            kwargs["retry_after"] = retry_after
+        error = (cls or e.RunComfyError)(message, **kwargs)
+        retry = transient and (op != "submit" or status in SUBMIT_RETRY_STATUSES)
+        return _Failure(error, retry, retry_after)
+
+    async def _download_once(self, url: str, dest: pathlib.Path, max_bytes: int) -> int | _Failure:
+        host = urlsplit(url).netloc
+        try:
+            self.requests_sent["download"] += 1
+            async with self._session.get(url, timeout=self._download_timeout) as resp:
+                if not 200 <= resp.status < 300:
+                    return _download_failure(host, resp.status, resp.headers.get("Retry-After"))
+                size = resp.content_length
+                if size is not None and size > max_bytes:
+                    raise e.TooLarge(max_bytes, size)
+                return await _stream_to(resp, dest, max_bytes)
+        except _NOT_SENT as exc:
+            self.requests_sent["download"] -= 1
+            return _Failure(e.Unavailable(f"download from {host}: could not connect: {exc}"), True)
+        except _LOST as exc:
+            reason = f"download from {host}: interrupted ({type(exc).__name__})"
+            return _Failure(e.Unavailable(reason), retry=True)
+        except aiohttp.ClientError as exc:
+            return _Failure(e.Unavailable(f"download from {host}: {type(exc).__name__}"), False)
+
+    def _scrub(self, text: str) -> str:
+        # Provider text is echoed into exceptions and logs; it must never carry the token.
+        if self._token is not None and self._token.reveal():
+            text = text.replace(self._token.reveal(), "[token]")
+        return text
+
+
+async def _stream_to(resp: aiohttp.ClientResponse, dest: pathlib.Path, max_bytes: int) -> int:
+    # File calls go to a thread so that a slow disk never stalls the bot's event loop.
+    fh = await asyncio.to_thread(dest.open, "wb")
+    try:
+        written = 0
+        async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
+            written += len(chunk)
+            if written > max_bytes:
+                raise e.TooLarge(max_bytes, resp.content_length)
+            await asyncio.to_thread(fh.write, chunk)
+        return written
+    finally:
+        await asyncio.to_thread(fh.close)
+
+
+def _download_failure(host: str, status: int, retry_after_header: str | None) -> _Failure:
+    message = f"download from {host}: HTTP {status}"
+    if status in (403, 404, 410):  # an expired signed link answers any of these
+        return _Failure(e.NotFound(message, http_status=status, user_message=EXPIRED_VIDEO), False)
+    retry_after = parse_retry_after(retry_after_header)
+    if status in (408, 429):
+        error: e.RunComfyError = e.RateLimited(message, retry_after=retry_after, http_status=status)
+    elif status >= 500:
+        error = e.Unavailable(message, http_status=status)
+    else:
+        error = e.RunComfyError(message, http_status=status)
+    return _Failure(error, status in RETRY_STATUSES, retry_after)
+
+
+def _remove(path: pathlib.Path) -> None:
+    # Synchronous on purpose (one quick syscall): it must run even while the task is cancelled.
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
