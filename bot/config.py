@@ -74,7 +74,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read settings; with no mapping given, `.env` is loaded first (the real environment wins)."""
+        """Read settings; without a mapping, `.env` is loaded first (the real environment wins)."""
         if env is None:
             load_dotenv(override=False)
             env = os.environ

@@ -13,6 +13,7 @@ from bot.runcomfy import RunComfyClient
 from db.database import Database
 from db.jobs import JobRepo
 from db.meta import MetaRepo
+from db.policy import PolicyRepo
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
             credits_per_day=settings.quota_credits_per_day,
             max_active_jobs=settings.quota_max_active_jobs,
             resolution_weights=settings.quota_resolution_weights,
-        )
+        ),
+        PolicyRepo(db),
     )
     jobs = JobService(
         JobRepo(db),

@@ -79,6 +79,7 @@ class Refusal:
     reason: str
     used: int
     active: int
+    granted: int = 0
 
 
 def _job(row: aiosqlite.Row) -> Job:
@@ -104,7 +105,7 @@ class JobRepo:
             reserved = await tx.fetchone(
                 "UPDATE quota_usage SET used = used + :cost"
                 " WHERE guild_id = :g AND user_id = :u AND period = :p"
-                "   AND used + :cost <= :credits"
+                "   AND used + :cost <= :credits + granted"
                 "   AND (SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u"
                 f"        AND status IN {_OPEN_SQL}) < :max_active"
                 "   AND (:budget IS NULL OR :cost + (SELECT SUM(used) FROM quota_usage"
@@ -137,7 +138,9 @@ class JobRepo:
                     now,
                 ),
             )
-            await _ledger(tx, new.guild_id, new.user_id, new.period, job_id, "reserve", new.cost)
+            await ledger_entry(
+                tx, new.guild_id, new.user_id, new.period, job_id, "reserve", new.cost
+            )
             row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         assert row is not None
         return _job(row)
@@ -225,7 +228,7 @@ class JobRepo:
                 " updated_at = ? WHERE id = ?",
                 (result_message_id, time.time(), time.time(), job_id),
             )
-            await _ledger(tx, job.guild_id, job.user_id, job.period, job.id, "commit", 0)
+            await ledger_entry(tx, job.guild_id, job.user_id, job.period, job.id, "commit", 0)
         return True
 
     async def mark_failed(self, job_id: int, error: str) -> Job | None:
@@ -258,7 +261,9 @@ class JobRepo:
                 " WHERE guild_id = ? AND user_id = ? AND period = ?",
                 (job.cost, job.guild_id, job.user_id, job.period),
             )
-            await _ledger(tx, job.guild_id, job.user_id, job.period, job.id, "refund", -job.cost)
+            await ledger_entry(
+                tx, job.guild_id, job.user_id, job.period, job.id, "refund", -job.cost
+            )
             row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job(row) if row else None
 
@@ -277,7 +282,7 @@ async def _locked(tx: Transaction, job_id: int) -> Job | None:
     return _job(row) if row else None
 
 
-async def _ledger(
+async def ledger_entry(
     tx: Transaction,
     guild_id: int,
     user_id: int,
@@ -297,10 +302,10 @@ async def _ledger(
 
 async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:
     row = await tx.fetchone(
-        "SELECT used FROM quota_usage WHERE guild_id = ? AND user_id = ? AND period = ?",
+        "SELECT used, granted FROM quota_usage WHERE guild_id = ? AND user_id = ? AND period = ?",
         (new.guild_id, new.user_id, new.period),
     )
-    used = int(row[0]) if row else 0
+    used, granted = (int(row[0]), int(row[1])) if row else (0, 0)
     active_row = await tx.fetchone(
         f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND status IN {_OPEN_SQL}",
         (new.guild_id, new.user_id),
@@ -308,8 +313,8 @@ async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:
     active = int(active_row[0]) if active_row else 0
     if active >= limits.max_active:
         reason = "active"
-    elif used + new.cost > limits.credits:
+    elif used + new.cost > limits.credits + granted:
         reason = "credits"
     else:
         reason = "budget"
-    return Refusal(reason, used, active)
+    return Refusal(reason, used, active, granted)

@@ -13,7 +13,7 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -100,12 +100,14 @@ class JobService:
         user_id: int,
         request: VideoRequest,
         upload_limit: int,
+        role_ids: Sequence[int] = (),
     ) -> Job:
         """Reserve credits and create the job row; raises QuotaRefused with what to do."""
         if not self.accepting:
             raise QuotaRefused("The bot is restarting; try again in a minute. Nothing was charged.")
+        await self.quotas.screen(guild_id, user_id, request.prompt)
         cost = self.quotas.cost(request)
-        limits = await self.quotas.limits_for(guild_id, user_id)
+        limits = await self.quotas.limits_for(guild_id, role_ids)
         new = NewJob(
             guild_id=guild_id,
             channel_id=channel_id,
@@ -118,7 +120,11 @@ class JobService:
         )
         outcome = await self.jobs.accept(new, limits)
         if isinstance(outcome, Refusal):
-            raise QuotaRefused(self._refusal_text(outcome, cost, limits.credits, limits.max_active))
+            raise QuotaRefused(
+                self._refusal_text(
+                    outcome, cost, limits.credits + outcome.granted, limits.max_active
+                )
+            )
         log.info("job %d accepted (cost %d)", outcome.id, cost)
         return outcome
 
