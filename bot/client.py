@@ -20,7 +20,7 @@ from db.jobs import Job
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.video", "cogs.jobs")
+COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist")
 
 
 class SeedanceBot(commands.Bot):
@@ -68,24 +68,43 @@ class SeedanceBot(commands.Bot):
             await self.services.meta.set("global_commands", digest)
             log.info("global commands synced")
 
-    async def cancel_from(self, interaction: discord.Interaction[Any], job_id: int) -> None:
+    async def cancel_from(
+        self, interaction: discord.Interaction[Any], job_id: int, reason: str | None = None
+    ) -> None:
         """The Cancel button and /jobs cancel both end here."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            moderator = interaction.permissions.manage_messages
+            moderator = await is_moderator(self, interaction)
             result = await self.services.jobs.cancel(
                 job_id, interaction.user.id, moderator=moderator
             )
         except UserFacingError as exc:
             await interaction.followup.send(exc.message, ephemeral=True)
             return
-        if result.cancelled:
-            await self.cards.settle(result.job)
-            await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
-        else:
+        if not result.cancelled:
             await interaction.followup.send(
                 f"Job #{job_id} goes on. {result.reason}", ephemeral=True
             )
+            return
+        await self.cards.settle(result.job)
+        await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
+        if result.job.user_id != interaction.user.id:
+            await self._log_moderation(result.job, interaction.user.id, reason)
+
+    async def _log_moderation(self, job: Job, actor_id: int, reason: str | None) -> None:
+        policy = self.services.quotas.policy
+        await policy.log_moderation(job.guild_id, job.id, actor_id, "cancel", reason)
+        channel_id = (await policy.get(job.guild_id)).log_channel_id
+        if channel_id is None:
+            return
+        why = f" Reason: {reason}" if reason else ""
+        text = f"<@{actor_id}> cancelled video #{job.id} by <@{job.user_id}>.{why}"
+        try:
+            await self.get_partial_messageable(channel_id).send(
+                text, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not post to the log channel of guild %d (%s)", job.guild_id, exc)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -107,6 +126,17 @@ class SeedanceBot(commands.Bot):
                 f"give a server admin this code: `{code}`."
             )
         await reply_ephemeral(interaction, text)
+
+
+async def is_moderator(bot: SeedanceBot, interaction: discord.Interaction[Any]) -> bool:
+    """Manage Messages in the channel, or the server's video moderator role."""
+    if interaction.permissions.manage_messages:
+        return True
+    if interaction.guild_id is None:
+        return False
+    role_id = (await bot.services.quotas.policy.get(interaction.guild_id)).moderator_role_id
+    roles = getattr(interaction.user, "roles", [])
+    return role_id is not None and any(r.id == role_id for r in roles)
 
 
 async def reply_ephemeral(interaction: discord.Interaction[Any], text: str) -> None:

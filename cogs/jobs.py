@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot
-from bot.core.errors import JobNotFound
+from bot.client import SeedanceBot, is_moderator
+from bot.core.errors import JobNotFound, NotAllowed
 from bot.ui.cards import status_line
 from db.jobs import Job
 
@@ -66,11 +66,18 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         )
 
     @app_commands.command(name="cancel", description="Cancel a job that has not started yet")
-    @app_commands.describe(job="The job number, shown on its card")
+    @app_commands.describe(
+        job="The job number, shown on its card", reason="Moderators: why (kept in the log)"
+    )
     @app_commands.guild_only()
-    async def cancel(self, interaction: discord.Interaction[Any], job: int) -> None:
+    async def cancel(
+        self,
+        interaction: discord.Interaction[Any],
+        job: int,
+        reason: app_commands.Range[str, 0, 200] | None = None,
+    ) -> None:
         await self._job_here(interaction, job)
-        await self.bot.cancel_from(interaction, job)
+        await self.bot.cancel_from(interaction, job, reason)
 
     @cancel.autocomplete("job")
     async def cancel_choices(
@@ -79,7 +86,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         if interaction.guild_id is None:
             return []
         jobs = await self.bot.services.jobs.jobs.open_in_guild(interaction.guild_id)
-        moderator = interaction.permissions.manage_messages
+        moderator = await is_moderator(self.bot, interaction)
         choices = []
         for j in jobs:
             if j.status not in ("accepted", "queued"):
@@ -94,10 +101,10 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
 
     @app_commands.command(name="queue", description="Queued and running jobs in this server")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_messages=True)
-    @app_commands.checks.has_permissions(manage_messages=True)
     async def queue(self, interaction: discord.Interaction[Any]) -> None:
         assert interaction.guild_id is not None
+        if not await is_moderator(self.bot, interaction):
+            raise NotAllowed("Only moderators can see the whole server's queue.")
         jobs = await self.bot.services.jobs.jobs.open_in_guild(interaction.guild_id)
         lines = [f"{_line(j)} · by <@{j.user_id}>" for j in jobs]
         text = "\n".join(lines) or "Nothing is queued or running in this server."

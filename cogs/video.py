@@ -67,6 +67,7 @@ class VideoCog(commands.Cog):
             user_id=interaction.user.id,
             request=request,
             upload_limit=interaction.filesize_limit,
+            role_ids=[r.id for r in getattr(interaction.user, "roles", [])],
         )
         embed, view = await self.bot.cards.render(job)
         kwargs: dict[str, Any] = {

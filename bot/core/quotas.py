@@ -89,7 +89,7 @@ class QuotaService:
         """Refuse banned members and blocked terms before anything is charged."""
         if await self.policy.is_banned(guild_id, user_id):
             raise QuotaRefused(BANNED)
-        text = prompt.casefold()
+        text = " ".join(prompt.casefold().split())
         for term in await self.policy.blocked_terms(guild_id):
             if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
                 raise QuotaRefused(BLOCKED)

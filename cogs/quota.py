@@ -1,0 +1,177 @@
+"""/quota (what a member has left) and /quota-admin (a server's policy, Manage Server only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import SeedanceBot, is_moderator
+from bot.core.errors import NotAllowed
+from bot.core.quotas import QuotaSummary
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def _role_ids(member: discord.abc.User) -> list[int]:
+    return [r.id for r in getattr(member, "roles", [])]
+
+
+def render_summary(who: discord.abc.User, s: QuotaSummary, costs: dict[str, int]) -> str:
+    granted = f" (+{s.granted} granted today)" if s.granted else ""
+    price = ", ".join(f"{res}: {c}" for res, c in costs.items())
+    lines = [
+        f"**{who.display_name}**: {s.remaining} of {s.allowance} credits left{granted}; "
+        f"resets <t:{s.reset_at}:R> (<t:{s.reset_at}:t>).",
+        f"Videos in progress: {s.active} of {s.max_active}.",
+        f"A 5-second video costs {price} credits (each extra second costs the same per second).",
+    ]
+    if s.daily_budget is not None:
+        lines.append(f"This server also has a daily budget of {s.daily_budget} credits in all.")
+    return "\n".join(lines)
+
+
+class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your video credits"):
+    def __init__(self, bot: SeedanceBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="show", description="Credits left today, reset time and prices")
+    @app_commands.describe(member="Moderators: look at another member")
+    @app_commands.guild_only()
+    async def show(
+        self, interaction: discord.Interaction[Any], member: discord.Member | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        target = member or interaction.user
+        if target.id != interaction.user.id and not await is_moderator(self.bot, interaction):
+            raise NotAllowed("Only moderators can look at another member's credits.")
+        quotas = self.bot.services.quotas
+        summary = await quotas.summary(interaction.guild_id, target.id, _role_ids(target))
+        text = render_summary(target, summary, quotas.costs(5))
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.checks.has_permissions(manage_guild=True)
+class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video credit policy"):
+    def __init__(self, bot: SeedanceBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="default", description="Daily credits for every member")
+    @app_commands.describe(credits="Credits per member per day; 0 turns /video off")
+    async def default(
+        self, interaction: discord.Interaction[Any], credits: app_commands.Range[int, 0, 100_000]
+    ) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.services.quotas.policy.update(interaction.guild_id, credits_per_day=credits)
+        await self._say(interaction, f"Every member now gets {credits} credits a day.")
+
+    @app_commands.command(name="role", description="Daily credits for members with a role")
+    @app_commands.describe(role="The role", credits="Credits per day; leave empty to remove")
+    async def role(
+        self,
+        interaction: discord.Interaction[Any],
+        role: discord.Role,
+        credits: app_commands.Range[int, 0, 100_000] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        policy = self.bot.services.quotas.policy
+        await policy.set_role_allowance(interaction.guild_id, role.id, credits)
+        if credits is None:
+            await self._say(interaction, f"{role.mention} no longer has its own allowance.")
+        else:
+            await self._say(
+                interaction,
+                f"Members with {role.mention} get {credits} credits a day "
+                "(a member gets the best of their roles and the server default).",
+            )
+
+    @app_commands.command(name="grant", description="Give a member extra credits for today")
+    @app_commands.describe(member="Who", credits="Extra credits for today", note="Why (kept)")
+    async def grant(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        credits: app_commands.Range[int, 1, 100_000],
+        note: app_commands.Range[str, 0, 200] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        quotas = self.bot.services.quotas
+        await quotas.policy.grant(
+            interaction.guild_id, member.id, quotas.period(), credits, interaction.user.id, note
+        )
+        await self._say(interaction, f"{member.mention} got {credits} extra credits for today.")
+
+    @app_commands.command(name="ban", description="Stop a member from making videos here")
+    async def ban(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        reason: app_commands.Range[str, 0, 200] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        policy = self.bot.services.quotas.policy
+        await policy.ban(interaction.guild_id, member.id, interaction.user.id, reason)
+        await policy.log_moderation(interaction.guild_id, None, interaction.user.id, "ban", reason)
+        await self._say(interaction, f"{member.mention} can no longer use /video here.")
+
+    @app_commands.command(name="unban", description="Let a member make videos here again")
+    async def unban(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        removed = await self.bot.services.quotas.policy.unban(interaction.guild_id, member.id)
+        text = "can use /video again." if removed else "was not banned."
+        await self._say(interaction, f"{member.mention} {text}")
+
+    @app_commands.command(name="budget", description="Daily credits for the whole server")
+    @app_commands.describe(credits="Credits per day for everyone together; 0 removes the budget")
+    async def budget(
+        self, interaction: discord.Interaction[Any], credits: app_commands.Range[int, 0, 10_000_000]
+    ) -> None:
+        assert interaction.guild_id is not None
+        value = credits or None
+        await self.bot.services.quotas.policy.update(interaction.guild_id, daily_budget=value)
+        text = f"a daily budget of {credits} credits" if value else "no server-wide budget"
+        await self._say(interaction, f"This server now has {text}.")
+
+    @app_commands.command(name="active", description="Videos a member may have in progress")
+    async def active(
+        self, interaction: discord.Interaction[Any], jobs: app_commands.Range[int, 1, 20]
+    ) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.services.quotas.policy.update(interaction.guild_id, max_active_jobs=jobs)
+        await self._say(interaction, f"Members may now have {jobs} video(s) in progress at once.")
+
+    @app_commands.command(name="moderators", description="A role that may cancel anyone's job")
+    @app_commands.describe(role="Leave empty to rely on Manage Messages only")
+    async def moderators(
+        self, interaction: discord.Interaction[Any], role: discord.Role | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        rid = role.id if role else None
+        await self.bot.services.quotas.policy.update(interaction.guild_id, moderator_role_id=rid)
+        who = role.mention if role else "members with Manage Messages"
+        await self._say(interaction, f"Video moderators are now {who}.")
+
+    @app_commands.command(name="log-channel", description="Where moderator actions are posted")
+    @app_commands.describe(channel="Leave empty to stop posting them")
+    async def log_channel(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        cid = channel.id if channel else None
+        await self.bot.services.quotas.policy.update(interaction.guild_id, log_channel_id=cid)
+        where = channel.mention if channel else "nowhere"
+        await self._say(interaction, f"Moderator actions will be posted {where}.")
+
+
+async def setup(bot: SeedanceBot) -> None:
+    await bot.add_cog(QuotaCog(bot))
+    bot.tree.add_command(QuotaAdmin(bot))
