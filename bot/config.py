@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 T = TypeVar("T")
 
@@ -76,7 +76,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings; without a mapping, `.env` is loaded first (the real environment wins)."""
         if env is None:
-            load_dotenv(override=False)
+            # The .env of the folder the bot is started from (or above), not of the package.
+            load_dotenv(find_dotenv(usecwd=True), override=False)
             env = os.environ
         r = _Reader(env)
         return cls(
@@ -134,19 +135,19 @@ def _url(raw: str) -> str:
 
 def _id_list(raw: str) -> tuple[int, ...]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError("expected comma-separated numeric server IDs, like 123456789012345678")
     return tuple(int(p) for p in parts)
 
 
 def _non_negative_int(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError("expected a whole number, 0 or more")
     return int(raw)
 
 
 def _positive_int(raw: str) -> int:
-    if not raw.isdigit() or int(raw) == 0:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
         raise ValueError("expected a whole number, 1 or more")
     return int(raw)
 
@@ -177,7 +178,7 @@ def _weights(raw: str) -> dict[str, int]:
     for part in raw.split(","):
         key, sep, value = part.partition("=")
         key, value = key.strip(), value.strip()
-        if not sep or not value.isdigit() or int(value) == 0:
+        if not sep or not (value.isascii() and value.isdigit()) or int(value) == 0:
             raise ValueError(expected)
         weights[key] = int(value)
     resolutions = MODEL.enum("resolution")

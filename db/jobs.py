@@ -202,7 +202,8 @@ class JobRepo:
         fields: dict[str, Any] = {"status": status, "queue_position": queue_position}
         if status == "running":
             await self._db.execute(
-                "UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL",
+                "UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL"
+                " AND status IN ('queued', 'running')",
                 (time.time(), job_id),
             )
         return await self._move(job_id, ("queued", "running"), **fields)

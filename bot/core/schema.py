@@ -7,6 +7,7 @@ Nothing else in the project retypes an enum. `validate()` is the one gate betwee
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,7 +146,8 @@ class ModelSpec:
     def _in_enum(self, name: str, label: str, value: OptionValue) -> OptionValue | _Problem:
         allowed = self.enum(name)
         if allowed and value not in allowed:
-            shown = _shorten(str(value))
+            huge = isinstance(value, int) and abs(value) > 10**20
+            shown = "a very large number" if huge else _shorten(str(value))
             return _Problem(f"{label} must be {_describe(allowed)} (got `{shown}`).")
         return value
 
@@ -164,7 +166,8 @@ def _as_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
+    # Plain ASCII digits of sane length only: int() would take "²", "1_000" or 5,000 digits.
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
         return int(value.strip())
     return None
 

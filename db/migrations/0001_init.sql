@@ -50,7 +50,7 @@ CREATE TABLE ledger (
     period     TEXT    NOT NULL,
     job_id     INTEGER REFERENCES jobs (id),
     kind       TEXT    NOT NULL CHECK (kind IN ('reserve', 'commit', 'refund', 'grant')),
-    amount     INTEGER NOT NULL,                 -- change to `used`: reserve +cost, refund -cost
+    amount     INTEGER NOT NULL,                 -- reserve +cost, refund -cost (to `used`)
     actor_id   INTEGER,
     note       TEXT,
     created_at REAL    NOT NULL

@@ -27,6 +27,7 @@ CREATE TABLE member_ban (
 );
 
 -- Extra credits granted for one quota day, on top of the allowance; each grant is in the ledger.
+-- A grant row in the ledger adds its amount to `granted` (not `used`).
 ALTER TABLE quota_usage ADD COLUMN granted INTEGER NOT NULL DEFAULT 0 CHECK (granted >= 0);
 
 CREATE TABLE blocked_term (
