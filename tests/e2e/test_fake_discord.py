@@ -1,0 +1,591 @@
+"""Tests of the fake Discord itself, driving a tiny unmodified discord.py bot through it.
+
+Each Discord rule the fake enforces is shown biting here, with small deadlines and lifetimes
+set through `fake.rules` so the whole file stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from tests.fakediscord import ADMINISTRATOR, Channel, FakeDiscord, Guild, Member, Upload
+
+UPLOAD_LIMIT = 4096
+
+
+class CancelButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"job:cancel:(?P<id>\d+)"
+):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Cancel", custom_id=f"job:cancel:{job_id}"))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> CancelButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(content=f"cancelled {self.job_id}", view=None)
+
+
+class Feedback(discord.ui.Modal, title="Feedback"):
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Text", custom_id="text")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
+
+
+class Picker(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.select(custom_id="size", options=[discord.SelectOption(label=s) for s in "SML"])
+    async def size(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        await interaction.response.defer()
+        await interaction.followup.send(f"picked {select.values[0]}", ephemeral=True)
+
+
+class TinyBot(commands.Bot):
+    """Commands that report what happened to them through `reported(key)`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05
+        )
+        self._reports: dict[str, asyncio.Future[Any]] = {}
+
+    def report(self, key: str, value: Any) -> None:
+        future = self._reports.setdefault(key, asyncio.get_running_loop().create_future())
+        if not future.done():
+            future.set_result(value)
+
+    async def reported(self, key: str) -> Any:
+        future = self._reports.setdefault(key, asyncio.get_running_loop().create_future())
+        return await asyncio.wait_for(future, 5)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        pass  # discord.py sleeps 5 s before every re-IDENTIFY; the fake has no such limit
+
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        self.report(f"deleted:{event.message_id}", event.channel_id)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        self.report(f"channel_deleted:{channel.id}", channel.name)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CancelButton)
+        tree = self.tree
+
+        @tree.command(description="Make a video")
+        async def video(interaction: discord.Interaction, prompt: str) -> None:
+            await interaction.response.defer(thinking=True)
+            view = discord.ui.View(timeout=None).add_item(CancelButton(12))
+            await interaction.edit_original_response(content=f"video: {prompt}", view=view)
+
+        @tree.command(description="A secret")
+        async def secret(interaction: discord.Interaction) -> None:
+            sent = await interaction.response.send_message("only you", ephemeral=True)
+            self.report("secret", sent.message_id)
+
+        @tree.command(description="Send a file")
+        async def upload(interaction: discord.Interaction, size: int) -> None:
+            self.report("filesize_limit", interaction.filesize_limit)
+            await interaction.response.defer()
+            clip = discord.File(io.BytesIO(b"v" * size), "clip.mp4")
+            try:
+                await interaction.followup.send("here", file=clip)
+            except discord.HTTPException as exc:
+                self.report("upload", exc)
+
+        @tree.command(description="Reply late")
+        async def late(interaction: discord.Interaction, delay: float) -> None:
+            await asyncio.sleep(delay)
+            try:
+                await interaction.response.send_message("finally")
+            except discord.HTTPException as exc:
+                self.report("late", exc)
+
+        @tree.command(description="Outlive the token")
+        async def slow(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            self.report("expires_at", interaction.expires_at)
+            left = (interaction.expires_at - discord.utils.utcnow()).total_seconds()
+            await asyncio.sleep(max(0.0, left) + 0.1)
+            try:
+                await interaction.edit_original_response(content="done")
+            except discord.HTTPException as exc:
+                self.report("slow", exc)
+
+        @tree.command(description="Pick a size")
+        @app_commands.choices(size=[app_commands.Choice(name=n, value=n) for n in ("s", "m")])
+        async def pick(interaction: discord.Interaction, size: str) -> None:
+            await interaction.response.send_message(f"size={size}")
+
+        @tree.command(description="Moderators only")
+        @app_commands.default_permissions(manage_messages=True)
+        @app_commands.guild_only()
+        async def purge(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("purged", ephemeral=True)
+
+        @tree.command(description="Feedback form")
+        async def feedback(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(Feedback())
+
+        @tree.command(description="Touch many discord.py calls")
+        async def tour(
+            interaction: discord.Interaction,
+            who: discord.Member,
+            where: discord.TextChannel,
+            pic: discord.Attachment,
+        ) -> None:
+            self.report("args", (who.name, where.name, await pic.read()))
+            await interaction.response.send_message("card", view=Picker())
+            card = await interaction.original_response()
+            private = await interaction.followup.send("private", ephemeral=True, wait=True)
+            await private.edit(content="private, edited")
+            public = await interaction.followup.send("public", wait=True)
+            await public.delete()
+            assert isinstance(interaction.channel, discord.TextChannel) and interaction.guild
+            await (await interaction.channel.fetch_message(card.id)).add_reaction("👍")
+            history = [m.content async for m in interaction.channel.history(limit=10)]
+            member = await interaction.guild.fetch_member(who.id)
+            await (await interaction.user.create_dm()).send("dm")
+            partial = self.get_partial_messageable(where.id).get_partial_message(card.id)
+            await partial.edit(content="card, edited by the bot token")
+            self.report("tour", (history, member.name))
+
+        jobs = app_commands.Group(name="jobs", description="Your jobs")
+
+        @jobs.command(name="show", description="Show a job")
+        async def show(interaction: discord.Interaction, job: str) -> None:
+            await interaction.response.send_message(f"job {job}", ephemeral=True)
+
+        @show.autocomplete("job")
+        async def job_choices(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            return [
+                app_commands.Choice(name=f"job {n}", value=n)
+                for n in ("12", "13", "21")
+                if n.startswith(current)
+            ]
+
+        tree.add_command(jobs)
+
+
+@dataclass
+class Scene:
+    guild: Guild
+    channel: Channel
+    alice: Member
+    bob: Member
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        fake.patch_discord()
+        yield fake
+        assert fake.unhandled == [], "the bot called routes the fake does not know"
+
+
+@pytest.fixture
+def scene(fake: FakeDiscord) -> Scene:
+    guild = fake.add_guild("Studio", upload_limit=UPLOAD_LIMIT)
+    channel = guild.add_text_channel("general")
+    mods = guild.add_role("mods", ADMINISTRATOR)
+    return Scene(guild, channel, guild.add_member("alice", roles=[mods]), guild.add_member("bob"))
+
+
+async def start_bot(fake: FakeDiscord) -> tuple[TinyBot, asyncio.Task[None]]:
+    bot = TinyBot()
+    task = asyncio.create_task(bot.start(fake.token))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()  # raises what went wrong
+    assert ready in done, "the bot never became ready"
+    return bot, task
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, scene: Scene) -> AsyncIterator[TinyBot]:
+    bot, task = await start_bot(fake)
+    await bot.tree.sync()
+    yield bot
+    await bot.close()
+    await task
+
+
+async def test_login_ready_and_guild_visible(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    assert bot.user is not None and bot.user.id == fake.bot_user.id
+    assert bot.application_id == fake.application_id
+    guild = bot.get_guild(scene.guild.id)
+    assert guild is not None and guild.name == "Studio"
+    assert [c.name for c in guild.text_channels] == ["general"]
+    assert guild.me is not None and guild.me.guild_permissions.attach_files
+    assert guild.filesize_limit == 10 * 1024 * 1024  # tier 0 (Discord's floor)
+    routes = {c.route for c in fake.calls}
+    assert {"GET /users/@me", "GET /oauth2/applications/@me"} <= routes
+    assert all(c.via == "bot" for c in fake.calls)
+
+
+async def test_command_sync_is_stored_guild_and_global(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    synced = {c["name"]: c for c in fake.commands()}
+    assert {"video", "jobs", "pick"} <= set(synced)
+    assert synced["jobs"]["options"][0]["type"] == 1  # subcommand
+    assert synced["pick"]["options"][0]["choices"][0] == {"name": "s", "value": "s"}
+    first_ids = {name: c["id"] for name, c in synced.items()}
+    await bot.tree.sync()
+    assert {c["name"]: c["id"] for c in fake.commands()} == first_ids  # ids survive re-sync
+    target = discord.Object(scene.guild.id)
+    bot.tree.copy_global_to(guild=target)
+    await bot.tree.sync(guild=target)
+    assert {c["guild_id"] for c in fake.commands(scene.guild)} == {str(scene.guild.id)}
+    # Discord refuses more than 25 choices (discord.py does not check before syncing).
+    too_many = [app_commands.Choice(name=str(n), value=n) for n in range(26)]
+
+    @app_commands.command(description="Too many")
+    @app_commands.choices(n=too_many)
+    async def many(interaction: discord.Interaction, n: int) -> None: ...
+
+    bot.tree.add_command(many)
+    with pytest.raises(discord.HTTPException) as caught:
+        await bot.tree.sync()
+    assert caught.value.code == 50035
+
+
+async def test_defer_then_edit_original_is_seen_by_the_member(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    handle = await fake.invoke(scene.alice, scene.channel, "video", {"prompt": "a cat"})
+    assert (await handle.response()).type == 5
+    original = await handle.wait_original(lambda m: m.content == "video: a cat")
+    assert not original.loading and not original.ephemeral
+    assert original in fake.messages(scene.channel, visible_to=scene.bob)
+    assert [v.content for v in original.history] == ["", "video: a cat"]
+    assert original.history[0].flags & 128  # it was "thinking" first
+    assert original.interaction is not None
+    assert original.interaction["user"]["id"] == str(scene.alice.id)
+    assert original.custom_ids() == ["job:cancel:12"]
+    webhook_calls = [c for c in fake.calls if c.via == "interaction"]
+    assert [c.route for c in webhook_calls] == [
+        "POST /interactions/{webhook_id}/{webhook_token}/callback",
+        "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ]
+
+
+async def test_ephemeral_reply_is_invisible_to_others_and_unknown_via_the_channel(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    handle = await fake.invoke(scene.alice, scene.channel, "secret")
+    message_id = await bot.reported("secret")
+    assert handle.original is not None and handle.original.id == message_id
+    assert handle.original.ephemeral
+    assert handle.original in fake.messages(scene.channel, visible_to=scene.alice)
+    assert handle.original not in fake.messages(scene.channel, visible_to=scene.bob)
+    channel = bot.get_partial_messageable(scene.channel.id)
+    with pytest.raises(discord.NotFound) as caught:
+        await channel.get_partial_message(message_id).edit(content="edited by bot token")
+    assert caught.value.code == 10008
+
+
+async def test_followup_with_a_file_is_stored_and_downloadable(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    handle = await fake.invoke(scene.alice, scene.channel, "upload", {"size": 100})
+    assert await bot.reported("filesize_limit") == UPLOAD_LIMIT
+    message = await handle.wait_original(lambda m: m.content == "here")
+    # The first followup after a "thinking" defer replaces the loading message, as on Discord.
+    assert handle.followups == [] and message.attachments[0].filename == "clip.mp4"
+    assert message.attachments[0].content == b"v" * 100
+    channel = bot.get_channel(scene.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    fetched = await channel.fetch_message(message.id)
+    assert await fetched.attachments[0].read() == b"v" * 100
+
+
+async def test_dynamic_button_press_reaches_the_bot(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    handle = await fake.invoke(scene.alice, scene.channel, "video", {"prompt": "x"})
+    card = await handle.wait_original(lambda m: bool(m.custom_ids()))
+    press = await fake.press(scene.bob, card, "job:cancel:12")
+    assert (await press.response()).type == 7
+    assert card.content == "cancelled 12" and card.components == []
+    with pytest.raises(ValueError):
+        await fake.press(scene.bob, card, "job:cancel:12")  # the button is gone
+
+
+async def test_autocomplete_subcommand_and_raw_options(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    choices = await fake.autocomplete(
+        scene.alice, scene.channel, "jobs", {"job": "1"}, focused="job", subcommand="show"
+    )
+    assert [c["value"] for c in choices] == ["12", "13"]
+    shown = await fake.invoke(scene.alice, scene.channel, "jobs", {"job": "12"}, subcommand="show")
+    assert (await shown.wait_original()).content == "job 12"
+    with pytest.raises(ValueError):
+        await fake.invoke(scene.alice, scene.channel, "pick", {"size": "xl"})
+    raw = [{"name": "size", "type": 3, "value": "xl"}]  # what a modified client can send
+    picked = await fake.invoke(scene.alice, scene.channel, "pick", raw_options=raw)
+    assert (await picked.wait_original()).content == "size=xl"
+
+
+async def test_common_discord_py_calls_round_trip(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    fake.rules.webhook_bucket_window = 0.3  # small, so pacing is exercised but quick
+    pic = Upload("cat.png", b"PNG...", "image/png")
+    options = {"who": scene.bob, "where": scene.channel, "pic": pic}
+    handle = await fake.invoke(scene.alice, scene.channel, "tour", options)
+    assert await bot.reported("args") == ("bob", "general", b"PNG...")
+    history, member_name = await bot.reported("tour")
+    assert history == ["card"] and member_name == "bob"
+    card = handle.original
+    assert card is not None and card.content == "card, edited by the bot token"
+    assert card.reactions == {"👍": {fake.bot_user.id}}
+    assert [m.content for m in handle.followups if not m.deleted] == ["private, edited"]
+    assert [m.content for m in fake.messages(scene.channel, visible_to=scene.bob)] == [card.content]
+    assert [m.content for m in fake.dm_messages(scene.alice)] == ["dm"]
+    picked = await fake.press(scene.bob, card, "size", values=["M"])
+    assert (
+        await picked.wait_original(lambda m: not m.loading)
+    ).content == "card, edited by the bot token"
+    followup = await fake.wait_for(lambda: picked.followups)
+    assert followup[0].content == "picked M" and followup[0].visible_to == frozenset({scene.bob.id})
+    assert fake.count_429s() == 0
+
+
+async def test_member_messages_arrive_blank_without_the_content_intent(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    seen = asyncio.create_task(bot.wait_for("message", timeout=5))
+    await fake.say(scene.alice, scene.channel, "hello bot")
+    message = await seen
+    assert message.author.id == scene.alice.id and message.content == ""
+
+
+async def test_commands_are_usable_only_where_discord_shows_them(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    with pytest.raises(PermissionError):
+        await fake.invoke(scene.bob, scene.channel, "purge")
+    with pytest.raises(PermissionError):
+        await fake.invoke(scene.alice, fake.dm_channel(scene.alice), "purge")
+    handle = await fake.invoke(scene.alice, scene.channel, "purge")  # alice is an admin
+    assert (await handle.wait_original()).content == "purged"
+    in_dm = await fake.invoke(scene.bob, fake.dm_channel(scene.bob), "secret")
+    assert (await in_dm.wait_original()).content == "only you"
+    assert in_dm.payload["context"] == 1 and "member" not in in_dm.payload
+
+
+async def test_modal_submit(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    shown = await fake.invoke(scene.alice, scene.channel, "feedback")
+    assert (await shown.response()).type == 9
+    submitted = await fake.submit_modal(scene.alice, shown, {"text": "great"})
+    assert (await submitted.wait_original()).content == "thanks: great"
+
+
+async def test_late_first_response_gets_unknown_interaction(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    fake.rules.response_deadline = 0.2
+    handle = await fake.invoke(scene.alice, scene.channel, "late", {"delay": 0.4})
+    error = await bot.reported("late")
+    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert (await handle.response()).status == 404
+    assert handle.original is None
+    # The token of an interaction never acknowledged is no webhook at all.
+    url = f"{fake.api_base}/webhooks/{fake.application_id}/{handle.token}"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"content": "x"}) as r:
+        assert r.status == 404 and (await r.json())["code"] == 10015
+
+
+async def test_expired_token_gets_invalid_webhook_token(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    fake.rules.token_lifetime = 0.5
+    handle = await fake.invoke(scene.alice, scene.channel, "slow")
+    expires_at: datetime.datetime = await bot.reported("expires_at")
+    assert abs((expires_at - handle.expires_at).total_seconds()) < 0.002
+    assert (expires_at - discord.utils.utcnow()).total_seconds() < 0.6
+    error = await bot.reported("slow")
+    assert isinstance(error, discord.HTTPException) and error.status == 401
+    assert error.code == 50027
+
+
+async def test_raw_burst_ignoring_headers_gets_429s_with_via(
+    fake: FakeDiscord, scene: Scene
+) -> None:
+    url = f"{fake.api_base}/channels/{scene.channel.id}/messages"
+    auth = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession(headers=auth) as http:
+        async with http.post(url, json={"content": "0"}) as created:
+            assert created.headers["Content-Type"] == "application/json"
+            assert created.headers["X-RateLimit-Limit"] == "5"
+            message_id = (await created.json())["id"]
+        statuses, limited = [], []
+        for n in range(8):
+            async with http.patch(f"{url}/{message_id}", json={"content": str(n)}) as r:
+                statuses.append(r.status)
+                if r.status == 429:
+                    limited.append((r.headers, await r.json()))
+    assert statuses.count(200) == 4 and statuses.count(429) == 4  # the POST used one
+    headers, body = limited[0]
+    assert headers["Via"] == "1.1 google" and float(headers["X-RateLimit-Reset-After"]) > 0
+    assert body["retry_after"] > 0 and body["global"] is False
+    assert fake.count_429s() == 4
+
+
+async def test_discord_py_pacing_gets_no_429s(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    fake.rules.message_bucket_limit, fake.rules.message_bucket_window = 3, 0.5
+    channel = bot.get_channel(scene.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("0")
+    await asyncio.gather(*(message.edit(content=str(n)) for n in range(1, 8)))
+    assert fake.count_429s() == 0
+    assert len(fake.message(message.id).history) == 8
+
+
+async def test_oversized_upload_gets_413(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    await fake.invoke(scene.alice, scene.channel, "upload", {"size": UPLOAD_LIMIT + 1})
+    error = await bot.reported("upload")
+    assert isinstance(error, discord.HTTPException) and error.status == 413
+    assert error.code == 40005
+    channel = bot.get_channel(scene.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.HTTPException) as caught:
+        await channel.send(file=discord.File(io.BytesIO(b"v" * (UPLOAD_LIMIT + 1)), "big.mp4"))
+    assert caught.value.code == 40005
+
+
+async def test_aged_message_edit_gets_30046(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    channel = bot.get_channel(scene.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("progress 1")
+    fake.age_message(message.id, 3601)
+    with pytest.raises(discord.HTTPException) as caught:
+        await message.edit(content="progress 2")
+    assert caught.value.code == 30046
+    fake.rules.enforce_edit_age = False
+    await message.edit(content="progress 2")
+
+
+async def test_deleted_message_and_channel(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    channel = bot.get_channel(scene.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("card")
+    await fake.delete_message(message.id)
+    assert await bot.reported(f"deleted:{message.id}") == scene.channel.id
+    with pytest.raises(discord.NotFound) as caught:
+        await message.edit(content="again")
+    assert caught.value.code == 10008
+    await fake.delete_channel(scene.channel.id)
+    assert await bot.reported(f"channel_deleted:{scene.channel.id}") == "general"
+    assert bot.get_channel(scene.channel.id) is None
+    with pytest.raises(discord.NotFound) as caught:
+        await channel.send("hello?")
+    assert caught.value.code == 10003
+
+
+async def test_dms_and_allowed_mentions(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
+    user = await bot.fetch_user(scene.alice.id)
+    await user.send(
+        f"@everyone <@{scene.alice.id}> done", allowed_mentions=discord.AllowedMentions.none()
+    )
+    [dm] = fake.dm_messages(scene.alice)
+    assert dm.mention_everyone is False and dm.mentioned_user_ids == ()
+    with pytest.raises(discord.HTTPException) as too_long:
+        await user.send("x" * 2001)
+    assert too_long.value.code == 50035
+    scene.bob.user.accepts_dms = False
+    with pytest.raises(discord.Forbidden) as caught:
+        await (await bot.fetch_user(scene.bob.id)).send("hi")
+    assert caught.value.code == 50007
+
+
+async def test_second_callback_and_unknown_routes(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    handle = await fake.invoke(scene.alice, scene.channel, "secret")
+    await handle.response()
+    url = f"{fake.api_base}/interactions/{handle.id}/{handle.token}/callback"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"type": 4, "data": {"content": "again"}}) as again:
+            assert again.status == 400 and (await again.json())["code"] == 40060
+        headers = {"Authorization": f"Bot {fake.token}"}
+        async with http.get(f"{fake.api_base}/guilds/1/bans", headers=headers) as missing:
+            assert missing.status == 404 and missing.headers["Content-Type"] == "application/json"
+    assert [c.path for c in fake.unhandled] == ["/guilds/1/bans"]
+    fake.unhandled.clear()
+
+
+async def test_reconnects_after_a_drop_and_a_restart(fake: FakeDiscord, scene: Scene) -> None:
+    bot, task = await start_bot(fake)
+    await bot.tree.sync()
+    await fake.drop_gateway()
+    # The client tries to RESUME, gets op 9, and identifies afresh.
+    await fake.wait_for(lambda: fake.gateway.identify_count == 2 and fake.gateway.ready)
+    assert fake.gateway.resume_count == 1
+    handle = await fake.invoke(scene.alice, scene.channel, "secret")
+    assert (await handle.response()).status == 200
+    await bot.close()
+    await task
+    bot, task = await start_bot(fake)  # a restarted process: a new client, same fake
+    handle = await fake.invoke(scene.alice, scene.channel, "secret")
+    assert (await handle.response()).status == 200
+    await bot.close()
+    await task
+    assert fake.gateway.identify_count == 3
+
+
+CLIENT_SCRIPT = """
+import asyncio, os, discord, yarl
+discord.http.Route.BASE = os.environ["FAKE_API"]
+discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["FAKE_GATEWAY"])
+client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+@client.event
+async def on_ready():
+    print("ready", flush=True)
+client.run(os.environ["FAKE_TOKEN"], log_handler=None)
+"""
+
+
+async def test_accepts_a_new_client_after_sigkill(fake: FakeDiscord, scene: Scene) -> None:
+    env = os.environ | {
+        "FAKE_API": fake.api_base,
+        "FAKE_GATEWAY": fake.gateway_url,
+        "FAKE_TOKEN": fake.token,
+    }
+    for round_ in (1, 2):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CLIENT_SCRIPT, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        assert await asyncio.wait_for(proc.stdout.readline(), 20) == b"ready\n"
+        assert fake.gateway.identify_count == round_
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        await fake.wait_for(lambda: not fake.gateway.sessions)
