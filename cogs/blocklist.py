@@ -24,6 +24,7 @@ class Blocklist(app_commands.Group, name="blocklist", description="Words refused
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="add", description="Refuse prompts containing a word or phrase")
+    @app_commands.describe(term="A word or phrase; matched as whole words, any case")
     async def add(
         self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 100]
     ) -> None:
@@ -34,6 +35,7 @@ class Blocklist(app_commands.Group, name="blocklist", description="Words refused
         await self._say(interaction, "Added." if added else "It was already on the list.")
 
     @app_commands.command(name="remove", description="Allow a word or phrase again")
+    @app_commands.describe(term="The word or phrase, as shown by /blocklist show")
     async def remove(
         self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 100]
     ) -> None:

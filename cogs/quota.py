@@ -111,6 +111,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         await self._say(interaction, f"{member.mention} got {credits} extra credits for today.")
 
     @app_commands.command(name="ban", description="Stop a member from making videos here")
+    @app_commands.describe(member="Who", reason="Why (kept in the moderation log)")
     async def ban(
         self,
         interaction: discord.Interaction[Any],
@@ -124,6 +125,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         await self._say(interaction, f"{member.mention} can no longer use /video here.")
 
     @app_commands.command(name="unban", description="Let a member make videos here again")
+    @app_commands.describe(member="Who")
     async def unban(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
         assert interaction.guild_id is not None
         removed = await self.bot.services.quotas.policy.unban(interaction.guild_id, member.id)
@@ -142,6 +144,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         await self._say(interaction, f"This server now has {text}.")
 
     @app_commands.command(name="active", description="Videos a member may have in progress")
+    @app_commands.describe(jobs="Queued or generating videos per member at once")
     async def active(
         self, interaction: discord.Interaction[Any], jobs: app_commands.Range[int, 1, 20]
     ) -> None:

@@ -20,7 +20,17 @@ DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))
 
 
 def _choices(name: str) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=str(v), value=str(v)) for v in MODEL.enum(name)]
+    return [app_commands.Choice(name=_label(str(v)), value=str(v)) for v in MODEL.enum(name)]
+
+
+def _label(value: str) -> str:
+    """'9:16' reads better in the picker as '9:16 (portrait)'; other values stay as they are."""
+    width, sep, height = value.partition(":")
+    if not (sep and width.isdigit() and height.isdigit()):
+        return value
+    w, h = int(width), int(height)
+    shape = "square" if w == h else "landscape" if w > h else "portrait"
+    return f"{value} ({shape})"
 
 
 class VideoCog(commands.Cog):
