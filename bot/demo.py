@@ -42,7 +42,7 @@ class ConsoleSink:
     async def progress(self, job: Job) -> None:
         self._say(_plain(status_line(job)))
 
-    async def deliver(self, job: Job, video: Path | None) -> int | None:
+    async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
         if video is None:
             self._say(f"video too large to keep here; link: {job.video_url}")
             return None

@@ -13,10 +13,10 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.core.errors import JobNotFound, NotAllowed, QuotaRefused
 from bot.core.quotas import QuotaService
@@ -27,6 +27,7 @@ from bot.runcomfy import (
     JobResult,
     JobState,
     NotFound,
+    RateLimited,
     RunComfyClient,
     RunComfyError,
     SubmitUncertain,
@@ -35,6 +36,7 @@ from bot.runcomfy import (
 from db.jobs import CANCELLABLE_STATUSES, Job, JobRepo, NewJob, Refusal
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOST_SUBMIT = (
     "The connection to RunComfy dropped while this job was being sent, so it may or may not "
@@ -55,8 +57,9 @@ class JobSink(Protocol):
 
     async def progress(self, job: Job) -> None: ...
 
-    async def deliver(self, job: Job, video: Path | None) -> int | None:
-        """Post the result (the file, or `job.video_url` when `video` is None); the message id."""
+    async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
+        """Post the result (the file, or `job.video_url` when `video` is None: too large to
+        attach, or not downloadable); returns the message id."""
 
     async def finished(self, job: Job) -> None: ...
 
@@ -88,7 +91,7 @@ class JobService:
         self._job_timeout = job_timeout
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._submits: set[asyncio.Future[None]] = set()
+        self._inflight: set[asyncio.Future[Any]] = set()
         self._wakeups: dict[int, asyncio.Event] = {}
         self.accepting = True
 
@@ -172,13 +175,13 @@ class JobService:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def shutdown(self, grace: float = 10.0) -> None:
-        """Stop accepting, let in-flight submits store their request id, then stop the pollers.
+        """Stop accepting, let in-flight submits and uploads finish, then stop the pollers.
 
         Everything else is already persisted, so a poller stopped here resumes at next start.
         """
         self.accepting = False
-        if self._submits:
-            await asyncio.wait(list(self._submits), timeout=grace)
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=grace)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -209,14 +212,18 @@ class JobService:
     async def _submit(self, job: Job, sink: JobSink) -> Job:
         if not await self.jobs.mark_submitting(job.id):
             return await self._reload(job)  # cancelled before it was sent
-        # Shielded: a shutdown waits for the answer so that the request id is never lost.
-        inflight = asyncio.ensure_future(self._send(job))
-        self._submits.add(inflight)
-        inflight.add_done_callback(self._submits.discard)
-        await asyncio.shield(inflight)
+        await self._critical(self._send(job))  # the request id must never be lost
         job = await self._reload(job)
         await _quietly(sink.progress(job), job.id, "progress")
         return job
+
+    async def _critical(self, step: Coroutine[Any, Any, T]) -> T:
+        """Run a step that must not be cut in half (a paid submit, an upload): shielded from
+        cancellation, and a shutdown waits for it."""
+        inflight = asyncio.ensure_future(step)
+        self._inflight.add(inflight)
+        inflight.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(inflight)
 
     async def _send(self, job: Job) -> None:
         try:
@@ -246,9 +253,12 @@ class JobService:
                 except (AuthError, InsufficientCredits) as exc:
                     return await self._fail(job, f"{exc.user_message} Your credits were refunded.")
                 except RunComfyError as exc:
-                    # Already retried with backoff inside the client: keep trying until timeout.
+                    # Already retried with backoff inside the client: keep trying until timeout,
+                    # waiting as long as a rate limit asks.
                     log.warning("job %d: poll failed (%s)", job.id, type(exc).__name__)
                     result = None
+                    if isinstance(exc, RateLimited) and exc.retry_after:
+                        await asyncio.sleep(exc.retry_after)
                 fresh = await self._reload(job)
                 if not fresh.is_open or fresh.status == "delivering":
                     return fresh  # cancelled meanwhile, or another path moved it on
@@ -292,27 +302,31 @@ class JobService:
         path = self._video_dir / f"job-{job.id}-{uuid.uuid4().hex[:8]}.mp4"
         try:
             video: Path | None = path
+            too_large = False
             try:
                 await self._runcomfy.download(job.video_url, path, max_bytes=job.upload_limit)
             except TooLarge:
-                video = None  # the sink links to it instead
+                video, too_large = None, True  # the sink links to it instead
             except RunComfyError as exc:
                 log.warning("job %d: download failed (%s)", job.id, type(exc).__name__)
                 video = None
-            for attempt in range(1, DELIVERY_ATTEMPTS + 1):
-                try:
-                    message_id = await sink.deliver(job, video)
-                    break
-                except Exception:
-                    log.exception("job %d: delivery attempt %d failed", job.id, attempt)
-                    if attempt == DELIVERY_ATTEMPTS:
-                        return job  # stays 'delivering'; retried at the next start
-                    await asyncio.sleep(2.0 * attempt)
-            await self.jobs.mark_delivered(job.id, message_id)
-            log.info("job %d delivered", job.id)
-            return await self._reload(job)
+            return await self._critical(self._hand_over(job, sink, video, too_large))
         finally:
             path.unlink(missing_ok=True)
+
+    async def _hand_over(self, job: Job, sink: JobSink, video: Path | None, too_large: bool) -> Job:
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                message_id = await sink.deliver(job, video, too_large=too_large)
+                break
+            except Exception:
+                log.exception("job %d: delivery attempt %d failed", job.id, attempt)
+                if attempt == DELIVERY_ATTEMPTS:
+                    return job  # stays 'delivering'; retried at the next start
+                await asyncio.sleep(2.0 * attempt)
+        await self.jobs.mark_delivered(job.id, message_id)
+        log.info("job %d delivered", job.id)
+        return await self._reload(job)
 
     async def _fail(self, job: Job, reason: str) -> Job:
         log.info("job %d failed", job.id)

@@ -86,11 +86,10 @@ def _quote(prompt: str) -> str:
     return "\n".join("> " + line for line in prompt.splitlines() or [""])[:4000]
 
 
-def result_text(job: Job, *, linked: bool) -> str:
+def result_text(job: Job, *, linked: bool, too_large: bool = False) -> str:
     """The message that carries the video (or its link) and pings the author."""
     head = f"<@{job.user_id}> your video #{job.id} is ready."
-    if linked and job.video_url:
-        return f"{head} It is too large to upload here, so here is the link:\n{job.video_url}"
-    if linked:
-        return f"{head} The file could not be fetched; see /jobs show job:{job.id}."
-    return head
+    if not linked:
+        return head
+    why = "It is too large to upload here" if too_large else "It could not be attached here"
+    return f"{head} {why}, so here is the link (it may expire, save it soon):\n{job.video_url}"

@@ -184,7 +184,7 @@ class DiscordSink:
     async def finished(self, job: Job) -> None:
         await self._updater.settle(job)
 
-    async def deliver(self, job: Job, video: Path | None) -> int | None:
+    async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
         linked = video is None
         allowed = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)]
@@ -196,14 +196,14 @@ class DiscordSink:
                 message_id=job.card_message_id, channel_id=job.channel_id, fail_if_not_exists=False
             )
         try:
-            message = await self._send(channel, job, video, allowed, reference)
+            message = await self._send(channel, job, video, too_large, allowed, reference)
         except discord.HTTPException as exc:
             if exc.status == 413 and not linked:
-                message = await self._send(channel, job, None, allowed, reference)
+                message = await self._send(channel, job, None, True, allowed, reference)
             elif isinstance(exc, discord.NotFound | discord.Forbidden):
                 log.info("job %d: channel unavailable (%s); sending by DM", job.id, exc.code)
                 dm = await self._bot.create_dm(discord.Object(job.user_id))
-                message = await self._send(dm, job, video, allowed, None)
+                message = await self._send(dm, job, video, too_large, allowed, None)
             else:
                 raise
         return message.id
@@ -213,11 +213,12 @@ class DiscordSink:
         channel: discord.abc.Messageable,
         job: Job,
         video: Path | None,
+        too_large: bool,
         allowed: discord.AllowedMentions,
         reference: discord.MessageReference | None,
     ) -> discord.Message:
         kwargs: dict[str, Any] = {
-            "content": result_text(job, linked=video is None),
+            "content": result_text(job, linked=video is None, too_large=too_large),
             "allowed_mentions": allowed,
         }
         if video is not None:

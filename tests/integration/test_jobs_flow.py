@@ -26,7 +26,7 @@ class RecordingSink:
     async def progress(self, job: Job) -> None:
         self.progress_seen.append((job.status, job.queue_position))
 
-    async def deliver(self, job: Job, video: Path | None) -> int | None:
+    async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
         self.delivered.append((job.id, video.read_bytes() if video else None))
         return 1000 + job.id
 
