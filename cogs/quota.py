@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot, is_moderator
+from bot.client import SeedanceBot, is_moderator, reply_ephemeral
 from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
 
@@ -62,9 +62,6 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         super().__init__()
         self.bot = bot
 
-    async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
     @app_commands.command(name="default", description="Daily credits for every member")
     @app_commands.describe(credits="Credits per member per day; 0 turns /video off")
     async def default(
@@ -72,7 +69,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
     ) -> None:
         assert interaction.guild_id is not None
         await self.bot.services.quotas.policy.update(interaction.guild_id, credits_per_day=credits)
-        await self._say(interaction, f"Every member now gets {credits} credits a day.")
+        await reply_ephemeral(interaction, f"Every member now gets {credits} credits a day.")
 
     @app_commands.command(name="role", description="Daily credits for members with a role")
     @app_commands.describe(role="The role", credits="Credits per day; leave empty to remove")
@@ -86,9 +83,9 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         policy = self.bot.services.quotas.policy
         await policy.set_role_allowance(interaction.guild_id, role.id, credits)
         if credits is None:
-            await self._say(interaction, f"{role.mention} no longer has its own allowance.")
+            await reply_ephemeral(interaction, f"{role.mention} no longer has its own allowance.")
         else:
-            await self._say(
+            await reply_ephemeral(
                 interaction,
                 f"Members with {role.mention} get {credits} credits a day "
                 "(a member gets the best of their roles and the server default).",
@@ -108,7 +105,9 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         await quotas.policy.grant(
             interaction.guild_id, member.id, quotas.period(), credits, interaction.user.id, note
         )
-        await self._say(interaction, f"{member.mention} got {credits} extra credits for today.")
+        await reply_ephemeral(
+            interaction, f"{member.mention} got {credits} extra credits for today."
+        )
 
     @app_commands.command(name="ban", description="Stop a member from making videos here")
     @app_commands.describe(member="Who", reason="Why (kept in the moderation log)")
@@ -122,7 +121,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         policy = self.bot.services.quotas.policy
         await policy.ban(interaction.guild_id, member.id, interaction.user.id, reason)
         await policy.log_moderation(interaction.guild_id, None, interaction.user.id, "ban", reason)
-        await self._say(interaction, f"{member.mention} can no longer use /video here.")
+        await reply_ephemeral(interaction, f"{member.mention} can no longer use /video here.")
 
     @app_commands.command(name="unban", description="Let a member make videos here again")
     @app_commands.describe(member="Who")
@@ -130,7 +129,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         assert interaction.guild_id is not None
         removed = await self.bot.services.quotas.policy.unban(interaction.guild_id, member.id)
         text = "can use /video again." if removed else "was not banned."
-        await self._say(interaction, f"{member.mention} {text}")
+        await reply_ephemeral(interaction, f"{member.mention} {text}")
 
     @app_commands.command(name="budget", description="Daily credits for the whole server")
     @app_commands.describe(credits="Credits per day for everyone together; 0 removes the budget")
@@ -141,7 +140,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         value = credits or None
         await self.bot.services.quotas.policy.update(interaction.guild_id, daily_budget=value)
         text = f"a daily budget of {credits} credits" if value else "no server-wide budget"
-        await self._say(interaction, f"This server now has {text}.")
+        await reply_ephemeral(interaction, f"This server now has {text}.")
 
     @app_commands.command(name="active", description="Videos a member may have in progress")
     @app_commands.describe(jobs="Queued or generating videos per member at once")
@@ -150,7 +149,9 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
     ) -> None:
         assert interaction.guild_id is not None
         await self.bot.services.quotas.policy.update(interaction.guild_id, max_active_jobs=jobs)
-        await self._say(interaction, f"Members may now have {jobs} video(s) in progress at once.")
+        await reply_ephemeral(
+            interaction, f"Members may now have {jobs} video(s) in progress at once."
+        )
 
     @app_commands.command(name="moderators", description="A role that may cancel anyone's job")
     @app_commands.describe(role="Leave empty to rely on Manage Messages only")
@@ -161,7 +162,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         rid = role.id if role else None
         await self.bot.services.quotas.policy.update(interaction.guild_id, moderator_role_id=rid)
         who = role.mention if role else "members with Manage Messages"
-        await self._say(interaction, f"Video moderators are now {who}.")
+        await reply_ephemeral(interaction, f"Video moderators are now {who}.")
 
     @app_commands.command(name="log-channel", description="Where moderator actions are posted")
     @app_commands.describe(channel="Leave empty to stop posting them")
@@ -172,7 +173,7 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         cid = channel.id if channel else None
         await self.bot.services.quotas.policy.update(interaction.guild_id, log_channel_id=cid)
         where = channel.mention if channel else "nowhere"
-        await self._say(interaction, f"Moderator actions will be posted {where}.")
+        await reply_ephemeral(interaction, f"Moderator actions will be posted {where}.")
 
 
 async def setup(bot: SeedanceBot) -> None:
