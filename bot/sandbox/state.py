@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
@@ -213,8 +214,9 @@ class SandboxState:
     # -- the queue --------------------------------------------------------------------------
     def submit(self, payload: dict[str, Any], token: str) -> SandboxJob:
         self._serial += 1
-        # Sortable, unique and obviously fake, shaped like a UUID as the real ids are.
-        request_id = f"5a4db0c5-0000-4000-8000-{self._serial:012d}"
+        # Shaped like a UUID as the real ids are, sortable by submission; the random tail keeps
+        # ids unique across sandbox restarts (a bot's database outlives the sandbox process).
+        request_id = f"5a4db0c5-0000-4000-8000-{self._serial:06d}{uuid.uuid4().hex[:6]}"
         outcome = self.outcomes.pop(0) if self.outcomes else Outcome()
         job = SandboxJob(
             request_id=request_id,
