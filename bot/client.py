@@ -20,6 +20,7 @@ from db.jobs import Job
 
 log = logging.getLogger(__name__)
 
+PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_messages": "Manage Messages"}
 COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist")
 
 
@@ -82,9 +83,7 @@ class SeedanceBot(commands.Bot):
             await interaction.followup.send(exc.message, ephemeral=True)
             return
         if not result.cancelled:
-            await interaction.followup.send(
-                f"Job #{job_id} goes on. {result.reason}", ephemeral=True
-            )
+            await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
             return
         await self.cards.settle(result.job)
         await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
@@ -92,19 +91,31 @@ class SeedanceBot(commands.Bot):
             await self._log_moderation(result.job, interaction.user.id, reason)
 
     async def _log_moderation(self, job: Job, actor_id: int, reason: str | None) -> None:
-        policy = self.services.quotas.policy
-        await policy.log_moderation(job.guild_id, job.id, actor_id, "cancel", reason)
-        channel_id = (await policy.get(job.guild_id)).log_channel_id
-        if channel_id is None:
-            return
         why = f" Reason: {reason}" if reason else ""
         text = f"<@{actor_id}> cancelled video #{job.id} by <@{job.user_id}>.{why}"
+        await self.record_moderation(job.guild_id, job.id, actor_id, "cancel", reason, text)
+
+    async def record_moderation(
+        self,
+        guild_id: int,
+        job_id: int | None,
+        actor_id: int,
+        action: str,
+        reason: str | None,
+        text: str,
+    ) -> None:
+        """Keep a moderator's action in the log, and post it to the server's log channel."""
+        policy = self.services.quotas.policy
+        await policy.log_moderation(guild_id, job_id, actor_id, action, reason)
+        channel_id = (await policy.get(guild_id)).log_channel_id
+        if channel_id is None:
+            return
         try:
             await self.get_partial_messageable(channel_id).send(
                 text, allowed_mentions=discord.AllowedMentions.none()
             )
         except discord.HTTPException as exc:
-            log.warning("could not post to the log channel of guild %d (%s)", job.guild_id, exc)
+            log.warning("could not post to the log channel of guild %d (%s)", guild_id, exc.code)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -115,7 +126,8 @@ class SeedanceBot(commands.Bot):
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "This command only works in a server."
         elif isinstance(error, app_commands.MissingPermissions):
-            text = "You need the " + ", ".join(error.missing_permissions) + " permission for that."
+            names = [PERMISSION_NAMES.get(p, p) for p in error.missing_permissions]
+            text = f"You need the {' and '.join(names)} permission for that."
         elif isinstance(error, app_commands.TransformerError):
             text = f"The value `{str(error.value)[:40]}` can't be used for that option."
         else:
@@ -126,6 +138,14 @@ class SeedanceBot(commands.Bot):
                 f"give a server admin this code: `{code}`."
             )
         await reply_ephemeral(interaction, text)
+
+
+def require_permission(interaction: discord.Interaction[Any], name: str) -> bool:
+    """Check a permission in the bot itself: a server can open a command to anyone in its
+    Integrations settings, whatever its default permissions say."""
+    if not getattr(interaction.permissions, name):
+        raise app_commands.MissingPermissions([name])
+    return True
 
 
 async def is_moderator(bot: SeedanceBot, interaction: discord.Interaction[Any]) -> bool:

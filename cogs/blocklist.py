@@ -7,7 +7,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.client import SeedanceBot, reply_ephemeral
+from bot.client import SeedanceBot, reply_ephemeral, require_permission
+from bot.core.errors import UserFacingError
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -19,11 +20,13 @@ def _clean(term: str) -> str:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_messages=True)
-@app_commands.checks.has_permissions(manage_messages=True)
 class Blocklist(app_commands.Group, name="blocklist", description="Words refused in prompts"):
     def __init__(self, bot: SeedanceBot) -> None:
         super().__init__()
         self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return require_permission(interaction, "manage_messages")
 
     @app_commands.command(name="add", description="Refuse prompts containing a word or phrase")
     @app_commands.describe(term="A word or phrase; matched as whole words, any case")
@@ -31,10 +34,11 @@ class Blocklist(app_commands.Group, name="blocklist", description="Words refused
         self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 100]
     ) -> None:
         assert interaction.guild_id is not None
+        clean = _clean(term)
+        if not clean:
+            raise UserFacingError("A blocked term needs at least one letter or digit.")
         policy = self.bot.services.quotas.policy
-        added = await policy.add_blocked_term(
-            interaction.guild_id, _clean(term), interaction.user.id
-        )
+        added = await policy.add_blocked_term(interaction.guild_id, clean, interaction.user.id)
         await reply_ephemeral(interaction, "Added." if added else "It was already on the list.")
 
     @app_commands.command(name="remove", description="Allow a word or phrase again")

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot, is_moderator, reply_ephemeral
+from bot.client import SeedanceBot, is_moderator, reply_ephemeral, require_permission
 from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
 
@@ -19,14 +19,24 @@ def _role_ids(member: discord.abc.User) -> list[int]:
     return [r.id for r in getattr(member, "roles", [])]
 
 
-def render_summary(who: discord.abc.User, s: QuotaSummary, costs: dict[str, int]) -> str:
-    granted = f" (+{s.granted} granted today)" if s.granted else ""
-    price = ", ".join(f"{res}: {c}" for res, c in costs.items())
+def render_summary(who: discord.abc.User, s: QuotaSummary, weights: dict[str, int]) -> str:
+    reset = f"<t:{s.reset_at}:R> (<t:{s.reset_at}:t>)"
+    if s.banned:
+        return (
+            f"**{who.display_name}** can't make videos in this server (a moderator turned it off)."
+        )
+    if s.allowance + s.granted == 0:
+        return f"Video making is turned off for **{who.display_name}** in this server."
+    total = s.allowance + s.granted
+    extra = f" ({s.allowance} a day + {s.granted} granted)" if s.granted else ""
+    prices = ", ".join(f"×{w} at {res}" for res, w in weights.items())
     lines = [
-        f"**{who.display_name}**: {s.remaining} of {s.allowance} credits left{granted}; "
-        f"resets <t:{s.reset_at}:R> (<t:{s.reset_at}:t>).",
+        f"**{who.display_name}**: {s.remaining} of {total} credits left today{extra}; "
+        f"more {reset}.",
         f"Videos in progress: {s.active} of {s.max_active}.",
-        f"A 5-second video costs {price} credits (each extra second costs the same per second).",
+        f"A video costs its length in seconds {prices}: 5 s at "
+        f"{next(iter(weights))} costs {5 * next(iter(weights.values()))} credits.",
+        "Failed and cancelled videos are refunded.",
     ]
     if s.daily_budget is not None:
         lines.append(f"This server also has a daily budget of {s.daily_budget} credits in all.")
@@ -50,17 +60,19 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your vi
             raise NotAllowed("Only moderators can look at another member's credits.")
         quotas = self.bot.services.quotas
         summary = await quotas.summary(interaction.guild_id, target.id, _role_ids(target))
-        text = render_summary(target, summary, quotas.costs(5))
+        text = render_summary(target, summary, dict(quotas.defaults.resolution_weights))
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@app_commands.checks.has_permissions(manage_guild=True)
 class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video credit policy"):
     def __init__(self, bot: SeedanceBot) -> None:
         super().__init__()
         self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return require_permission(interaction, "manage_guild")
 
     @app_commands.command(name="default", description="Daily credits for every member")
     @app_commands.describe(credits="Credits per member per day; 0 turns /video off")
@@ -120,7 +132,15 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
         assert interaction.guild_id is not None
         policy = self.bot.services.quotas.policy
         await policy.ban(interaction.guild_id, member.id, interaction.user.id, reason)
-        await policy.log_moderation(interaction.guild_id, None, interaction.user.id, "ban", reason)
+        why = f" Reason: {reason}" if reason else ""
+        await self.bot.record_moderation(
+            interaction.guild_id,
+            None,
+            interaction.user.id,
+            "ban",
+            reason,
+            f"{interaction.user.mention} stopped {member.mention} from making videos.{why}",
+        )
         await reply_ephemeral(interaction, f"{member.mention} can no longer use /video here.")
 
     @app_commands.command(name="unban", description="Let a member make videos here again")
@@ -128,6 +148,15 @@ class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video cred
     async def unban(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
         assert interaction.guild_id is not None
         removed = await self.bot.services.quotas.policy.unban(interaction.guild_id, member.id)
+        if removed:
+            await self.bot.record_moderation(
+                interaction.guild_id,
+                None,
+                interaction.user.id,
+                "unban",
+                None,
+                f"{interaction.user.mention} let {member.mention} make videos again.",
+            )
         text = "can use /video again." if removed else "was not banned."
         await reply_ephemeral(interaction, f"{member.mention} {text}")
 

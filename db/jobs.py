@@ -80,6 +80,7 @@ class Refusal:
     used: int
     active: int
     granted: int = 0
+    guild_used: int = 0
 
 
 def _job(row: aiosqlite.Row) -> Job:
@@ -237,10 +238,16 @@ class JobRepo:
         return await self._close(job_id, OPEN_STATUSES, "failed", error=error)
 
     async def mark_cancelled(
-        self, job_id: int, actor_id: int, from_statuses: tuple[str, ...] = CANCELLABLE_STATUSES
+        self,
+        job_id: int,
+        actor_id: int,
+        from_statuses: tuple[str, ...] = CANCELLABLE_STATUSES,
+        reason: str | None = None,
     ) -> Job | None:
         """-> cancelled with a refund, only from `from_statuses`; None if it was not there."""
-        return await self._close(job_id, from_statuses, "cancelled", cancelled_by=actor_id)
+        return await self._close(
+            job_id, from_statuses, "cancelled", cancelled_by=actor_id, error=reason
+        )
 
     async def _close(
         self, job_id: int, from_statuses: tuple[str, ...], status: str, **fields: Any
@@ -318,4 +325,9 @@ async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:
         reason = "credits"
     else:
         reason = "budget"
-    return Refusal(reason, used, active, granted)
+    guild_row = await tx.fetchone(
+        "SELECT COALESCE(SUM(used), 0) FROM quota_usage WHERE guild_id = ? AND period = ?",
+        (new.guild_id, new.period),
+    )
+    guild_used = int(guild_row[0]) if guild_row else 0
+    return Refusal(reason, used, active, granted, guild_used)

@@ -33,7 +33,7 @@ from bot.runcomfy import (
     SubmitUncertain,
     TooLarge,
 )
-from db.jobs import CANCELLABLE_STATUSES, Job, JobRepo, NewJob, Refusal
+from db.jobs import CANCELLABLE_STATUSES, Job, JobRepo, Limits, NewJob, Refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,21 +123,21 @@ class JobService:
         )
         outcome = await self.jobs.accept(new, limits)
         if isinstance(outcome, Refusal):
-            raise QuotaRefused(
-                self._refusal_text(
-                    outcome, cost, limits.credits + outcome.granted, limits.max_active
-                )
-            )
+            raise QuotaRefused(self._refusal_text(outcome, cost, limits))
         log.info("job %d accepted (cost %d)", outcome.id, cost)
         return outcome
 
-    def _refusal_text(self, refusal: Refusal, cost: int, credits: int, max_active: int) -> str:
+    def _refusal_text(self, refusal: Refusal, cost: int, limits: Limits) -> str:
         reset = f"<t:{self.quotas.reset_at()}:R>"
+        credits = limits.credits + refusal.granted
         if refusal.reason == "active":
             return (
                 f"You already have {refusal.active} video(s) in progress (the limit is "
-                f"{max_active}). Wait for one to finish, then try again. Nothing was charged."
+                f"{limits.max_active}). Wait for one to finish, then try again. "
+                "Nothing was charged."
             )
+        if refusal.reason == "credits" and credits == 0:
+            return "Video making is turned off for you in this server. Nothing was charged."
         if refusal.reason == "credits":
             left = max(credits - refusal.used, 0)
             return (
@@ -145,9 +145,12 @@ class JobService:
                 f"Try a shorter or lower-resolution video, or wait for the reset {reset}. "
                 "Nothing was charged."
             )
+        budget = limits.guild_budget or 0
+        left = max(budget - refusal.guild_used, 0)
         return (
-            f"This server has used its video budget for today; it resets {reset}. "
-            "Nothing was charged."
+            f"This server has {left} of its {budget} daily credits left, not enough for this "
+            f"{cost}-credit video. Try a shorter or lower-resolution one, or wait for the reset "
+            f"{reset}. Nothing was charged."
         )
 
     # --- running -------------------------------------------------------------------------------
@@ -341,7 +344,9 @@ class JobService:
 
     # --- cancel, eta -----------------------------------------------------------------------------
 
-    async def cancel(self, job_id: int, actor_id: int, *, moderator: bool) -> CancelResult:
+    async def cancel(
+        self, job_id: int, actor_id: int, *, moderator: bool, reason: str | None = None
+    ) -> CancelResult:
         """Cancel a job not yet running, as its owner or a moderator; refunds the owner."""
         job = await self.jobs.get(job_id)
         if job is None:
@@ -361,7 +366,7 @@ class JobService:
             if not outcome.cancelled:
                 # It started meanwhile: the provider keeps running (and billing) it.
                 return CancelResult(await self._reload(job), False, STARTED_MEANWHILE)
-        closed = await self.jobs.mark_cancelled(job.id, actor_id)
+        closed = await self.jobs.mark_cancelled(job.id, actor_id, reason=reason)
         if closed is None:
             fresh = await self._reload(job)
             return CancelResult(fresh, False, _not_cancellable(fresh))
@@ -382,7 +387,7 @@ class JobService:
 
 def _not_cancellable(job: Job) -> str:
     return {
-        "running": "It has already started generating, so it can't be cancelled any more.",
+        "running": STARTED_MEANWHILE,
         "delivering": "It has already finished and is being delivered.",
         "delivered": "It has already been delivered.",
         "failed": "It has already ended (it failed and was refunded).",

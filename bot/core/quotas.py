@@ -43,6 +43,7 @@ class QuotaSummary:
     max_active: int
     reset_at: int
     daily_budget: int | None
+    banned: bool = False
 
     @property
     def remaining(self) -> int:
@@ -91,7 +92,7 @@ class QuotaService:
             raise QuotaRefused(BANNED)
         text = " ".join(prompt.casefold().split())
         for term in await self.policy.blocked_terms(guild_id):
-            if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
+            if term.strip() and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
                 raise QuotaRefused(BLOCKED)
 
     async def summary(
@@ -107,4 +108,5 @@ class QuotaService:
             max_active=limits.max_active,
             reset_at=self.reset_at(),
             daily_budget=limits.guild_budget,
+            banned=await self.policy.is_banned(guild_id, user_id),
         )

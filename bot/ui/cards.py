@@ -53,6 +53,8 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
     embed.add_field(name="Status", value=status_line(job), inline=False)
     if job.status == "failed" and job.error:
         embed.add_field(name="What happened", value=job.error[:1000], inline=False)
+    if job.status == "cancelled" and job.error:
+        embed.add_field(name="Reason", value=job.error[:1000], inline=False)
     seed = p.get("seed")
     embed.add_field(
         name="Options",

@@ -212,12 +212,12 @@ async def test_cancelling_a_job_that_has_started_is_explained_and_it_is_charged(
     generator.state.set_status(request_id, "in_progress")
     # Pressed just as it starts, before the card could drop its button.
     first = await press_cancel(world, world.alice, card, job_id)
-    assert first.content.startswith(f"Job #{job_id} goes on.")
+    assert first.content.startswith(f"Job #{job_id}: It has already started generating")
     assert "already started" in first.content and "Cancelled" not in first.content
     await world.fake.wait_for(lambda: card_status(card) == "🎬 Generating…" or None, 15)
     assert card.components == []
     second = await jobs_cancel(world, world.mod, job_id)
-    assert "goes on" in second.content and "already started" in second.content
+    assert "delivered as usual" in second.content and "already started" in second.content
 
     generator.config.paused = False
     await world.fake.wait_for(lambda: results(world, job_id) or None, timeout=30)
