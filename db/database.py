@@ -104,12 +104,6 @@ class Transaction:
         cursor = await self._conn.execute(sql, params)
         return cursor.rowcount
 
-    async def insert(self, sql: str, params: Params = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
-        if cursor.lastrowid is None:
-            raise RuntimeError("insert returned no row id")
-        return cursor.lastrowid
-
 
 def _migrations() -> list[tuple[int, str]]:
     found = []

@@ -122,10 +122,10 @@ class JobRepo:
             )
             if reserved is None:
                 return await _refusal(tx, new, limits)
-            job_id = await tx.insert(
+            row = await tx.fetchone(
                 "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
                 " period, upload_limit, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?) RETURNING *",
                 (
                     new.guild_id,
                     new.channel_id,
@@ -139,12 +139,12 @@ class JobRepo:
                     now,
                 ),
             )
+            assert row is not None
+            job = _job(row)
             await ledger_entry(
-                tx, new.guild_id, new.user_id, new.period, job_id, "reserve", new.cost
+                tx, new.guild_id, new.user_id, new.period, job.id, "reserve", new.cost
             )
-            row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        assert row is not None
-        return _job(row)
+        return job
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

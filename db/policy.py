@@ -29,6 +29,16 @@ class GuildPolicy:
 
 
 @dataclass(frozen=True)
+class GuildRules:
+    """Everything /video checks before accepting, read together and cached per server."""
+
+    policy: GuildPolicy
+    role_allowances: dict[int, int]
+    blocked_terms: tuple[str, ...]
+    banned: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Usage:
     used: int
     granted: int
@@ -45,8 +55,35 @@ class ModerationEntry:
 
 
 class PolicyRepo:
+    """Reads go to the database except `rules()`, which is cached: /video asks for it on every
+    request and must answer Discord within 3 s. Every write here drops that server's cache."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rules: dict[int, GuildRules] = {}
+        self._generation: dict[int, int] = {}
+
+    def _changed(self, guild_id: int) -> None:
+        # A load that overlapped this write sees a new generation and does not cache.
+        self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
+        self._rules.pop(guild_id, None)
+
+    async def rules(self, guild_id: int) -> GuildRules:
+        cached = self._rules.get(guild_id)
+        if cached is None:
+            generation = self._generation.get(guild_id, 0)
+            banned = await self._db.fetchall(
+                "SELECT user_id FROM member_ban WHERE guild_id = ?", (guild_id,)
+            )
+            cached = GuildRules(
+                policy=await self.get(guild_id),
+                role_allowances=await self.role_allowances(guild_id),
+                blocked_terms=tuple(await self.blocked_terms(guild_id)),
+                banned=frozenset(int(r[0]) for r in banned),
+            )
+            if self._generation.get(guild_id, 0) == generation:
+                self._rules[guild_id] = cached
+        return cached
 
     async def get(self, guild_id: int) -> GuildPolicy:
         row = await self._db.fetchone(
@@ -68,6 +105,7 @@ class PolicyRepo:
             f" ON CONFLICT (guild_id) DO UPDATE SET {sets}",
             {"guild_id": guild_id, **fields},
         )
+        self._changed(guild_id)
         return await self.get(guild_id)
 
     async def role_allowances(self, guild_id: int) -> dict[int, int]:
@@ -81,6 +119,7 @@ class PolicyRepo:
             await self._db.execute(
                 "DELETE FROM role_allowance WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
             )
+            self._changed(guild_id)
             return
         await self._db.execute(
             "INSERT INTO role_allowance (guild_id, role_id, credits_per_day) VALUES (?, ?, ?)"
@@ -88,6 +127,7 @@ class PolicyRepo:
             " DO UPDATE SET credits_per_day = excluded.credits_per_day",
             (guild_id, role_id, credits),
         )
+        self._changed(guild_id)
 
     async def ban(self, guild_id: int, user_id: int, actor_id: int, reason: str | None) -> None:
         await self._db.execute(
@@ -95,11 +135,13 @@ class PolicyRepo:
             " VALUES (?, ?, ?, ?, ?)",
             (guild_id, user_id, actor_id, reason, time.time()),
         )
+        self._changed(guild_id)
 
     async def unban(self, guild_id: int, user_id: int) -> bool:
         changed = await self._db.execute(
             "DELETE FROM member_ban WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
         )
+        self._changed(guild_id)
         return changed == 1
 
     async def is_banned(self, guild_id: int, user_id: int) -> bool:
@@ -150,12 +192,14 @@ class PolicyRepo:
             " VALUES (?, ?, ?, ?)",
             (guild_id, term, actor_id, time.time()),
         )
+        self._changed(guild_id)
         return changed == 1
 
     async def remove_blocked_term(self, guild_id: int, term: str) -> bool:
         changed = await self._db.execute(
             "DELETE FROM blocked_term WHERE guild_id = ? AND term = ?", (guild_id, term)
         )
+        self._changed(guild_id)
         return changed == 1
 
     async def log_moderation(

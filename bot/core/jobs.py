@@ -50,6 +50,7 @@ STARTED_MEANWHILE = (
     "it will be delivered as usual."
 )
 DELIVERY_ATTEMPTS = 3
+TYPICAL_TTL = 30.0  # seconds a typical job duration is reused before it is read again
 
 
 class JobSink(Protocol):
@@ -93,6 +94,7 @@ class JobService:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Future[Any]] = set()
         self._wakeups: dict[int, asyncio.Event] = {}
+        self._typical: dict[tuple[str, str], tuple[float, float | None]] = {}
         self.accepting = True
 
     async def accept(
@@ -247,6 +249,7 @@ class JobService:
         assert request_id is not None
         deadline = (job.submitted_at or job.created_at) + self._job_timeout
         wakeup = self._wakeups.setdefault(job.id, asyncio.Event())
+        next_poll = asyncio.get_running_loop().time()
         try:
             while True:
                 try:
@@ -273,9 +276,13 @@ class JobService:
                     with contextlib.suppress(RunComfyError):
                         await self._runcomfy.cancel(request_id)
                     return await self._fail(job, TIMED_OUT)
+                # A fixed cadence (not interval-after-work), so a completion is seen within one
+                # poll interval; after a slow round it starts afresh rather than catching up.
+                loop = asyncio.get_running_loop()
+                next_poll = max(next_poll + self._poll_interval, loop.time())
                 wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), self._poll_interval)
+                    await asyncio.wait_for(wakeup.wait(), next_poll - loop.time())
         finally:
             self._wakeups.pop(job.id, None)
 
@@ -379,10 +386,18 @@ class JobService:
         """When the video should be ready, from this bot's own history of similar jobs."""
         if job.status not in ("accepted", "submitting", "queued", "running"):
             return None
-        samples = await self.jobs.run_seconds(job.model_path, str(job.params.get("resolution")))
-        if len(samples) < 3:
+        key = (job.model_path, str(job.params.get("resolution")))
+        now = self._clock()
+        cached = self._typical.get(key)
+        if cached is None or cached[0] < now:
+            # Cached briefly: every card render asks, and the answer moves slowly.
+            samples = await self.jobs.run_seconds(*key)
+            typical = statistics.median(samples) if len(samples) >= 3 else None
+            cached = (now + TYPICAL_TTL, typical)
+            self._typical[key] = cached
+        if cached[1] is None:
             return None  # too little history to be honest about
-        return (job.submitted_at or job.created_at) + statistics.median(samples)
+        return (job.submitted_at or job.created_at) + cached[1]
 
 
 def _not_cancellable(job: Job) -> str:

@@ -77,21 +77,23 @@ class QuotaService:
 
     async def limits_for(self, guild_id: int, role_ids: Sequence[int] = ()) -> Limits:
         """A member's limits: the best of the server default and their roles' allowances."""
-        policy = await self.policy.get(guild_id)
+        rules = await self.policy.rules(guild_id)
+        policy = rules.policy
         base = policy.credits_per_day
         if base is None:
             base = self.defaults.credits_per_day
-        by_role = await self.policy.role_allowances(guild_id)
+        by_role = rules.role_allowances
         best = max([base, *(by_role[r] for r in role_ids if r in by_role)])
         max_active = policy.max_active_jobs or self.defaults.max_active_jobs
         return Limits(best, max_active, policy.daily_budget)
 
     async def screen(self, guild_id: int, user_id: int, prompt: str) -> None:
         """Refuse banned members and blocked terms before anything is charged."""
-        if await self.policy.is_banned(guild_id, user_id):
+        rules = await self.policy.rules(guild_id)
+        if user_id in rules.banned:
             raise QuotaRefused(BANNED)
         text = " ".join(prompt.casefold().split())
-        for term in await self.policy.blocked_terms(guild_id):
+        for term in rules.blocked_terms:
             if term.strip() and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
                 raise QuotaRefused(BLOCKED)
 

@@ -4,7 +4,7 @@
   seconds (the final state goes out at once) and only when what it shows changed.
 - Token expiry: while the interaction token is comfortably valid, edits go through it (its own
   rate-limit bucket); before it expires they switch to bot-token channel edits, which share the
-  channel's bucket, so those are spaced `channel_gap` apart per channel.
+  channel's bucket, so those go through a per-channel and a global budget (`pacing.Pacer`).
 - Old or vanished cards: a card older than about an hour (edits refused, 30046) or deleted is
   replaced by a fresh one; a result whose channel is gone goes to the author by DM.
 """
@@ -14,20 +14,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
 from bot.ui.buttons import job_view
 from bot.ui.cards import render, result_text
+from bot.ui.pacing import Pacer
 from db.jobs import Job
 
 if TYPE_CHECKING:
     from bot.client import SeedanceBot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TOKEN_MARGIN = 120.0  # stop using an interaction token this long before it expires
 CARD_MAX_AGE = 50 * 60.0  # Discord refuses edits to messages older than about an hour
@@ -46,13 +49,11 @@ class _Card:
 
 
 class CardUpdater:
-    def __init__(self, bot: SeedanceBot, *, interval: float, channel_gap: float = 1.1) -> None:
+    def __init__(self, bot: SeedanceBot, *, interval: float, pacer: Pacer | None = None) -> None:
         self._bot = bot
         self._interval = interval
-        self._channel_gap = channel_gap
+        self._pacer = pacer or Pacer()
         self._cards: dict[int, _Card] = {}
-        self._channel_locks: dict[int, asyncio.Lock] = {}
-        self._channel_last: dict[int, float] = {}
 
     def attach(self, job: Job, interaction: discord.Interaction[Any], shown: Any) -> None:
         """Remember the interaction whose response is this job's card, and what it shows."""
@@ -154,17 +155,10 @@ class CardUpdater:
             return
         await self._bot.services.jobs.jobs.set_card(job.id, message.id)
 
-    async def paced(self, channel_id: int, call: Any) -> Any:
-        """Bot-token writes in one channel share a bucket: space them out, latest first."""
-        lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
-        async with lock:
-            wait = self._channel_last.get(channel_id, 0.0) + self._channel_gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                return await call
-            finally:
-                self._channel_last[channel_id] = time.monotonic()
+    async def paced(self, channel_id: int, call: Coroutine[Any, Any, T]) -> T:
+        """A bot-token write, once the channel's and the global budget allow it."""
+        await self._pacer.wait(channel_id)
+        return await call
 
 
 def _token_ok(interaction: discord.Interaction[Any]) -> bool:
