@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -17,6 +20,7 @@ log = logging.getLogger(__name__)
 
 PROMPT_MAX = MODEL.max_length(PROMPT_FIELD) or 500
 DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))
+ANSWER_FIRST_SECONDS = 2.0  # how long a new job waits for other members' cards to go out
 
 
 def _choices(name: str) -> list[app_commands.Choice[str]]:
@@ -36,6 +40,11 @@ def _label(value: str) -> str:
 class VideoCog(commands.Cog):
     def __init__(self, bot: SeedanceBot) -> None:
         self.bot = bot
+        # New jobs start once every /video being handled has answered Discord: under a burst,
+        # members get their cards first, then the submits and polls begin.
+        self._answering = 0
+        self._all_answered = asyncio.Event()
+        self._all_answered.set()
 
     @app_commands.command(name="video", description="Turn a text prompt into a short video")
     @app_commands.guild_only()
@@ -58,6 +67,24 @@ class VideoCog(commands.Cog):
         ratio: str | None = None,
         duration: app_commands.Range[int, DURATIONS[0], DURATIONS[-1]] | None = None,
         seed: app_commands.Range[int, SEED_MIN, SEED_MAX] | None = None,
+    ) -> None:
+        self._answering += 1
+        self._all_answered.clear()
+        try:
+            await self._video(interaction, prompt, resolution, ratio, duration, seed)
+        finally:
+            self._answering -= 1
+            if self._answering == 0:
+                self._all_answered.set()
+
+    async def _video(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: str,
+        resolution: str | None,
+        ratio: str | None,
+        duration: int | None,
+        seed: int | None,
     ) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
         raw = {
@@ -93,11 +120,18 @@ class VideoCog(commands.Cog):
             # yet, so cancel and refund rather than run a job nobody can follow.
             await jobs.jobs.mark_cancelled(job.id, self.bot.user.id if self.bot.user else 0)
             raise
-        if response.message_id is not None:
-            await jobs.jobs.set_card(job.id, response.message_id)
-            job = await jobs.jobs.get(job.id) or job
+        card_id = response.message_id
+        if card_id is not None:
+            job = replace(job, card_message_id=card_id)
         self.bot.cards.attach(job, interaction, (embed.to_dict(), view is not None))
-        jobs.start(job, self.bot.sink_for(job))
+
+        async def after_answers() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_answered.wait(), ANSWER_FIRST_SECONDS)
+            if card_id is not None:
+                await jobs.jobs.set_card(job.id, card_id)
+
+        jobs.start(job, self.bot.sink_for(job), after=after_answers)
 
 
 async def setup(bot: SeedanceBot) -> None:

@@ -139,12 +139,8 @@ class JobRepo:
                     now,
                 ),
             )
-            assert row is not None
-            job = _job(row)
-            await ledger_entry(
-                tx, new.guild_id, new.user_id, new.period, job.id, "reserve", new.cost
-            )
-        return job
+            assert row is not None  # its reserve ledger row comes from a trigger (0003)
+        return _job(row)
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

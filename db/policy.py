@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ class PolicyRepo:
         self._db = db
         self._rules: dict[int, GuildRules] = {}
         self._generation: dict[int, int] = {}
+        self._loading: dict[int, asyncio.Future[GuildRules]] = {}
 
     def _changed(self, guild_id: int) -> None:
         # A load that overlapped this write sees a new generation and does not cache.
@@ -70,20 +72,31 @@ class PolicyRepo:
 
     async def rules(self, guild_id: int) -> GuildRules:
         cached = self._rules.get(guild_id)
-        if cached is None:
-            generation = self._generation.get(guild_id, 0)
-            banned = await self._db.fetchall(
-                "SELECT user_id FROM member_ban WHERE guild_id = ?", (guild_id,)
-            )
-            cached = GuildRules(
-                policy=await self.get(guild_id),
-                role_allowances=await self.role_allowances(guild_id),
-                blocked_terms=tuple(await self.blocked_terms(guild_id)),
-                banned=frozenset(int(r[0]) for r in banned),
-            )
-            if self._generation.get(guild_id, 0) == generation:
-                self._rules[guild_id] = cached
-        return cached
+        if cached is not None:
+            return cached
+        # One load per server at a time: a burst of commands on a cold cache waits for it
+        # instead of each reading the same rows.
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_rules(guild_id))
+            self._loading[guild_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load_rules(self, guild_id: int) -> GuildRules:
+        generation = self._generation.get(guild_id, 0)
+        banned = await self._db.fetchall(
+            "SELECT user_id FROM member_ban WHERE guild_id = ?", (guild_id,)
+        )
+        rules = GuildRules(
+            policy=await self.get(guild_id),
+            role_allowances=await self.role_allowances(guild_id),
+            blocked_terms=tuple(await self.blocked_terms(guild_id)),
+            banned=frozenset(int(r[0]) for r in banned),
+        )
+        if self._generation.get(guild_id, 0) == generation:
+            self._rules[guild_id] = rules
+        return rules
 
     async def get(self, guild_id: int) -> GuildPolicy:
         row = await self._db.fetchone(

@@ -13,7 +13,7 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -94,7 +94,7 @@ class JobService:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Future[Any]] = set()
         self._wakeups: dict[int, asyncio.Event] = {}
-        self._typical: dict[tuple[str, str], tuple[float, float | None]] = {}
+        self._typical: dict[tuple[str, str], asyncio.Future[tuple[float, float | None]]] = {}
         self.accepting = True
 
     async def accept(
@@ -157,11 +157,17 @@ class JobService:
 
     # --- running -------------------------------------------------------------------------------
 
-    def start(self, job: Job, sink: JobSink) -> None:
-        """Run (or resume) a job in the background; at most one runner per job."""
+    def start(
+        self, job: Job, sink: JobSink, *, after: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        """Run (or resume) a job in the background; at most one runner per job.
+
+        `after`, if given, is awaited first: the bot uses it to answer every member waiting on
+        Discord's 3 s deadline before it starts new work.
+        """
         if job.id in self._tasks:
             return
-        task = asyncio.create_task(self._run_logged(job, sink), name=f"job-{job.id}")
+        task = asyncio.create_task(self._run_logged(job, sink, after), name=f"job-{job.id}")
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
 
@@ -192,8 +198,12 @@ class JobService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run_logged(self, job: Job, sink: JobSink) -> None:
+    async def _run_logged(
+        self, job: Job, sink: JobSink, after: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
         try:
+            if after is not None:
+                await after()
             await self.run(job, sink)
         except asyncio.CancelledError:
             raise
@@ -249,9 +259,15 @@ class JobService:
         assert request_id is not None
         deadline = (job.submitted_at or job.created_at) + self._job_timeout
         wakeup = self._wakeups.setdefault(job.id, asyncio.Event())
-        next_poll = asyncio.get_running_loop().time()
+        # Just submitted: nothing to see for a while. Resumed after a restart: look at once.
+        just_sent = job.submitted_at is not None and self._clock() - job.submitted_at < 1.0
+        loop = asyncio.get_running_loop()
+        next_poll = loop.time() + (self._poll_interval if just_sent else 0.0)
         try:
             while True:
+                wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), max(next_poll - loop.time(), 0.0))
                 try:
                     result = await self._runcomfy.result(request_id)
                 except NotFound:
@@ -278,11 +294,7 @@ class JobService:
                     return await self._fail(job, TIMED_OUT)
                 # A fixed cadence (not interval-after-work), so a completion is seen within one
                 # poll interval; after a slow round it starts afresh rather than catching up.
-                loop = asyncio.get_running_loop()
                 next_poll = max(next_poll + self._poll_interval, loop.time())
-                wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), next_poll - loop.time())
         finally:
             self._wakeups.pop(job.id, None)
 
@@ -387,17 +399,26 @@ class JobService:
         if job.status not in ("accepted", "submitting", "queued", "running"):
             return None
         key = (job.model_path, str(job.params.get("resolution")))
-        now = self._clock()
         cached = self._typical.get(key)
-        if cached is None or cached[0] < now:
-            # Cached briefly: every card render asks, and the answer moves slowly.
-            samples = await self.jobs.run_seconds(*key)
-            typical = statistics.median(samples) if len(samples) >= 3 else None
-            cached = (now + TYPICAL_TTL, typical)
+        stale = (
+            cached is not None
+            and cached.done()
+            and (cached.exception() is not None or cached.result()[0] < self._clock())
+        )
+        if cached is None or stale:
+            # Cached briefly, one read at a time: every card render asks, and the answer moves
+            # slowly.
+            cached = asyncio.ensure_future(self._read_typical(key))
             self._typical[key] = cached
-        if cached[1] is None:
+        typical = (await asyncio.shield(cached))[1]
+        if typical is None:
             return None  # too little history to be honest about
-        return (job.submitted_at or job.created_at) + cached[1]
+        return (job.submitted_at or job.created_at) + typical
+
+    async def _read_typical(self, key: tuple[str, str]) -> tuple[float, float | None]:
+        samples = await self.jobs.run_seconds(*key)
+        typical = statistics.median(samples) if len(samples) >= 3 else None
+        return self._clock() + TYPICAL_TTL, typical
 
 
 def _not_cancellable(job: Job) -> str:

@@ -132,7 +132,7 @@ class RunComfyClient:
                 user_message="RunComfy's answer could not be read, so the video may or may not "
                 "have started; it was not sent again to avoid paying twice.",
             ) from None
-        log.info("submitted %s as request %s", model_path, submission.request_id)
+        log.debug("submitted %s as request %s", model_path, submission.request_id)
         return submission
 
     async def status(self, request_id: str) -> StatusReport:

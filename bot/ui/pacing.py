@@ -44,11 +44,13 @@ class Pacer:
         channel_rate: float = 1 / 1.1,
         channel_burst: float = 4,
         global_rate: float = 40.0,
+        global_burst: float = 8,
     ) -> None:
         self._channel_rate = channel_rate
         self._channel_burst = channel_burst
         self._channels: dict[int, TokenBucket] = {}
-        self._global = TokenBucket(global_rate, global_rate)
+        # A small burst: a sliding second then never sees more than rate + burst requests.
+        self._global = TokenBucket(global_rate, global_burst)
 
     async def wait(self, channel_id: int) -> None:
         bucket = self._channels.get(channel_id)

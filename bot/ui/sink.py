@@ -72,6 +72,13 @@ class CardUpdater:
             card.worker = asyncio.create_task(self._work(job.id, card), name=f"card-{job.id}")
         return card.worker
 
+    def live_interaction(self, job_id: int) -> discord.Interaction[Any] | None:
+        """The job's interaction while its token is comfortably valid, else None."""
+        card = self._cards.get(job_id)
+        if card is None or card.interaction is None or not _token_ok(card.interaction):
+            return None
+        return card.interaction
+
     async def settle(self, job: Job) -> None:
         """Show the final state now and forget the job."""
         await self.push(job, urgent=True)
@@ -179,10 +186,17 @@ class DiscordSink:
         await self._updater.settle(job)
 
     async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
-        linked = video is None
-        allowed = discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(job.user_id)]
-        )
+        interaction = self._updater.live_interaction(job.id)
+        if interaction is not None:
+            # A followup rides the interaction's own rate-limit bucket, outside the channel's
+            # and the global one, so many results finishing together go out at once.
+            try:
+                sent = await interaction.followup.send(
+                    wait=True, **_result_message(job, video, too_large)
+                )
+                return sent.id
+            except discord.HTTPException as exc:
+                log.info("job %d: followup failed (%s); posting in the channel", job.id, exc.code)
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         reference = None
         if job.card_message_id is not None:
@@ -190,14 +204,14 @@ class DiscordSink:
                 message_id=job.card_message_id, channel_id=job.channel_id, fail_if_not_exists=False
             )
         try:
-            message = await self._send(channel, job, video, too_large, allowed, reference)
+            message = await self._send(channel, job, video, too_large, reference)
         except discord.HTTPException as exc:
-            if exc.status == 413 and not linked:
-                message = await self._send(channel, job, None, True, allowed, reference)
+            if exc.status == 413 and video is not None:
+                message = await self._send(channel, job, None, True, reference)
             elif isinstance(exc, discord.NotFound | discord.Forbidden):
                 log.info("job %d: channel unavailable (%s); sending by DM", job.id, exc.code)
                 dm = await self._bot.create_dm(discord.Object(job.user_id))
-                message = await self._send(dm, job, video, too_large, allowed, None)
+                message = await self._send(dm, job, video, too_large, None)
             else:
                 raise
         return message.id
@@ -208,17 +222,25 @@ class DiscordSink:
         job: Job,
         video: Path | None,
         too_large: bool,
-        allowed: discord.AllowedMentions,
         reference: discord.MessageReference | None,
     ) -> discord.Message:
-        kwargs: dict[str, Any] = {
-            "content": result_text(job, linked=video is None, too_large=too_large),
-            "allowed_mentions": allowed,
-        }
-        if video is not None:
-            kwargs["file"] = discord.File(video, filename=f"video-{job.id}.mp4")
+        kwargs = _result_message(job, video, too_large)
         if reference is not None:
             kwargs["reference"] = reference
         channel_id = getattr(channel, "id", job.channel_id)
         message: discord.Message = await self._updater.paced(channel_id, channel.send(**kwargs))
         return message
+
+
+def _result_message(job: Job, video: Path | None, too_large: bool) -> dict[str, Any]:
+    """The result message: the file (a fresh File each time: one can be sent only once) or the
+    link, pinging the author and nobody else."""
+    kwargs: dict[str, Any] = {
+        "content": result_text(job, linked=video is None, too_large=too_large),
+        "allowed_mentions": discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)]
+        ),
+    }
+    if video is not None:
+        kwargs["file"] = discord.File(video, filename=f"video-{job.id}.mp4")
+    return kwargs

@@ -19,6 +19,7 @@ from .rules import (
     already_acknowledged,
     invalid_form,
     invalid_webhook_token,
+    unknown_channel,
     unknown_interaction,
     unknown_message,
     unknown_webhook,
@@ -142,6 +143,8 @@ def token_record(fake: FakeDiscord, req: Req) -> InteractionRecord:
         raise invalid_webhook_token()
     if not rec.acknowledged:
         raise unknown_webhook()
+    if rec.channel.deleted:
+        raise unknown_channel()  # nothing can be posted or edited in a deleted channel
     return rec
 
 

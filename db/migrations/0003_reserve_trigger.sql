@@ -1,0 +1,7 @@
+-- Every job is created with its cost reserved: the reserve row is written by the database in
+-- the same statement as the job (one round trip fewer while a member waits on Discord's 3 s).
+CREATE TRIGGER jobs_reserve AFTER INSERT ON jobs
+BEGIN
+    INSERT INTO ledger (guild_id, user_id, period, job_id, kind, amount, created_at)
+    VALUES (NEW.guild_id, NEW.user_id, NEW.period, NEW.id, 'reserve', NEW.cost, NEW.created_at);
+END;
