@@ -7,8 +7,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.client import SeedanceBot, reply_ephemeral, require_permission
+from bot.client import SeedanceBot, reply_ephemeral
 from bot.core.errors import UserFacingError
+from cogs.common import GuardedGroup
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -20,13 +21,8 @@ def _clean(term: str) -> str:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_messages=True)
-class Blocklist(app_commands.Group, name="blocklist", description="Words refused in prompts"):
-    def __init__(self, bot: SeedanceBot) -> None:
-        super().__init__()
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        return require_permission(interaction, "manage_messages")
+class Blocklist(GuardedGroup, name="blocklist", description="Words refused in prompts"):
+    permission = "manage_messages"
 
     @app_commands.command(name="add", description="Refuse prompts containing a word or phrase")
     @app_commands.describe(term="A word or phrase; matched as whole words, any case")

@@ -8,9 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot, is_moderator, reply_ephemeral, require_permission
+from bot.client import SeedanceBot, is_moderator, reply_ephemeral
 from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
+from cogs.common import GuardedGroup
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -66,13 +67,8 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your vi
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class QuotaAdmin(app_commands.Group, name="quota-admin", description="Video credit policy"):
-    def __init__(self, bot: SeedanceBot) -> None:
-        super().__init__()
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        return require_permission(interaction, "manage_guild")
+class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit policy"):
+    permission = "manage_guild"
 
     @app_commands.command(name="default", description="Daily credits for every member")
     @app_commands.describe(credits="Credits per member per day; 0 turns /video off")

@@ -66,12 +66,13 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
     )
     embed.add_field(name="Cost", value=_cost(job), inline=True)
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
-    embed.add_field(name="Started", value=f"<t:{int(job.created_at)}:R>", inline=True)
+    embed.add_field(name="Requested", value=f"<t:{int(job.created_at)}:R>", inline=True)
     if eta_at is not None and job.is_open:
         embed.add_field(name="Expected", value=f"<t:{eta_at}:R> (from recent jobs)", inline=True)
     if job.status == "delivered" and job.delivered_at:
         took = int(job.delivered_at - job.created_at)
-        embed.add_field(name="Took", value=f"{took // 60} min {took % 60} s", inline=True)
+        shown = f"{took // 60} min {took % 60} s" if took >= 60 else f"{took} s"
+        embed.add_field(name="Took", value=shown, inline=True)
     embed.set_footer(text=f"Job #{job.id} · /jobs show job:{job.id}")
     return embed
 

@@ -152,12 +152,7 @@ async def test_oversized_video_is_handed_over_as_a_link(services: Services, sand
 async def test_cancel_while_queued_refunds_and_stops_the_provider_job(
     services: Services, sandbox: Sandbox
 ):
-    sandbox.config.paused = True
-    job = await accept(services)
-    sink = RecordingSink()
-    services.jobs.start(job, sink)
-    while (await services.jobs.jobs.get(job.id)).status != "queued":  # type: ignore[union-attr]
-        await sandbox_tick()
+    job, sink = await start_queued(services, sandbox)
     with pytest.raises(NotAllowed):
         await services.jobs.cancel(job.id, actor_id=99, moderator=False)
     result = await services.jobs.cancel(job.id, actor_id=99, moderator=True)
@@ -174,12 +169,7 @@ async def test_cancel_while_queued_refunds_and_stops_the_provider_job(
 async def test_cancel_while_running_is_explained_and_the_job_goes_on(
     services: Services, sandbox: Sandbox
 ):
-    sandbox.config.paused = True
-    job = await accept(services)
-    sink = RecordingSink()
-    services.jobs.start(job, sink)
-    while (await services.jobs.jobs.get(job.id)).status != "queued":  # type: ignore[union-attr]
-        await sandbox_tick()
+    job, sink = await start_queued(services, sandbox)
     [request_id] = sandbox.state.jobs
     sandbox.state.set_status(request_id, "in_progress")
     result = await services.jobs.cancel(job.id, actor_id=7, moderator=False)
@@ -199,5 +189,15 @@ async def test_quota_refusal_costs_nothing_and_names_the_reset(services: Service
     assert await used(services) == 60
 
 
-async def sandbox_tick() -> None:
-    await asyncio.sleep(0.02)
+async def start_queued(services: Services, sandbox: Sandbox) -> tuple[Job, RecordingSink]:
+    """A job running in the background, held in the provider's queue (the sandbox is paused)."""
+    sandbox.config.paused = True
+    job = await accept(services)
+    sink = RecordingSink()
+    services.jobs.start(job, sink)
+    for _ in range(500):
+        current = await services.jobs.jobs.get(job.id)
+        if current is not None and current.status == "queued":
+            return job, sink
+        await asyncio.sleep(0.02)
+    raise AssertionError("the job never reached the provider's queue")
