@@ -469,6 +469,88 @@ async def test_discord_py_pacing_gets_no_429s(
     assert len(fake.message(message.id).history) == 8
 
 
+async def test_raw_bot_token_burst_across_channels_gets_global_429s(
+    fake: FakeDiscord, scene: Scene
+) -> None:
+    fake.rules.global_window = 30.0  # the default 50 requests, in a window that cannot roll over
+    channels = [scene.guild.add_text_channel(f"c{n}") for n in range(60)]
+    auth = {"Authorization": f"Bot {fake.token}"}
+
+    async def post(http: aiohttp.ClientSession, channel: Channel) -> tuple[int, Any, Any]:
+        url = f"{fake.api_base}/channels/{channel.id}/messages"
+        async with http.post(url, json={"content": "hi"}) as r:
+            return r.status, r.headers, await r.json()
+
+    async with aiohttp.ClientSession(headers=auth) as http:
+        answers = await asyncio.gather(*(post(http, c) for c in channels))
+        statuses = [status for status, _, _ in answers]
+        assert statuses.count(200) == 50 and statuses.count(429) == 10
+        _, headers, body = next(a for a in answers if a[0] == 429)
+        assert set(body) == {"message", "retry_after", "global"}
+        assert body["message"] == "You are being rate limited." and body["global"] is True
+        assert 0 < body["retry_after"] <= 30
+        assert headers["X-RateLimit-Global"] == "true"
+        assert headers["X-RateLimit-Scope"] == "global"
+        assert headers["Via"] == "1.1 google"
+        assert int(headers["Retry-After"]) >= body["retry_after"]
+        assert "X-RateLimit-Bucket" not in headers  # no route bucket was touched
+        _, ok_headers, _ = next(a for a in answers if a[0] == 200)
+        assert "X-RateLimit-Global" not in ok_headers and ok_headers["X-RateLimit-Limit"] == "5"
+        # Other routes share the one global window; switched off, the rule lets them through.
+        async with http.get(f"{fake.api_base}/users/@me") as me:
+            assert me.status == 429 and (await me.json())["global"] is True
+        fake.rules.enforce_global_limit = False
+        async with http.get(f"{fake.api_base}/users/@me") as me:
+            assert me.status == 200
+    assert sum(len(fake.messages(c)) for c in channels) == 50  # the 429s changed nothing
+    assert fake.count_global_429s() == fake.count_429s() == 11
+
+
+async def test_interaction_token_calls_are_outside_the_global_limit(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    fake.limiter.reset()  # the bot's start-up calls do not count
+    fake.rules.global_limit, fake.rules.global_window = 4, 30.0  # a window that cannot roll over
+    # The bot answers through the interaction token: callback, then PATCH @original.
+    handle = await fake.invoke(scene.alice, scene.channel, "video", {"prompt": "a cat"})
+    await handle.wait_original(lambda m: m.content == "video: a cat")
+    webhook = f"{fake.api_base}/webhooks/{fake.application_id}/{handle.token}"
+    auth = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession() as http:
+        for n in range(2):
+            async with http.post(webhook, json={"content": f"followup {n}"}) as r:
+                assert r.status == 200
+        statuses = []
+        for _ in range(6):
+            async with http.get(f"{fake.api_base}/users/@me", headers=auth) as r:
+                statuses.append(r.status)
+        assert statuses == [200] * 4 + [429] * 2  # none of the 4 interaction calls counted
+        # With the bot token globally limited, the interaction token still works.
+        async with http.patch(f"{webhook}/messages/@original", json={"content": "done"}) as r:
+            assert r.status == 200
+    interaction_calls = [c for c in fake.calls if c.via == "interaction"]
+    assert len(interaction_calls) == 5 and all(c.status < 300 for c in interaction_calls)
+    assert fake.count_global_429s() == fake.count_429s() == 2
+
+
+async def test_discord_py_waits_out_global_429s(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    channels = [scene.guild.add_text_channel(f"c{n}") for n in range(60)]
+    targets = [bot.get_partial_messageable(c.id) for c in channels]
+    sent = await asyncio.gather(*(t.send(f"{n}") for n in range(2) for t in targets))
+    assert len(sent) == 120
+    for channel in channels:
+        assert sorted(m.content for m in fake.messages(channel)) == ["0", "1"]
+    posts = fake.calls_to("POST /channels/{channel_id}/messages")
+    global_429s = fake.count_global_429s()
+    assert global_429s > 0 and fake.count_429s() == global_429s  # no route bucket overflowed
+    assert len(posts) == 120 + global_429s  # every 429 was retried, once per 429
+    # 120 sends at 50 per window take at least three windows: the first and last are over one
+    # window apart.
+    assert max(c.at for c in posts) - min(c.at for c in posts) > fake.rules.global_window
+
+
 async def test_oversized_upload_gets_413(fake: FakeDiscord, scene: Scene, bot: TinyBot) -> None:
     await fake.invoke(scene.alice, scene.channel, "upload", {"size": UPLOAD_LIMIT + 1})
     error = await bot.reported("upload")

@@ -1,7 +1,10 @@
-"""Discord-style rate limiting: fixed windows per bucket and major parameter, with real headers.
+"""Discord-style rate limiting: fixed windows per bucket and major parameter, with real headers,
+plus the global limit on everything sent with the bot token.
 
 discord.py paces itself from `X-RateLimit-Remaining` and `-Reset-After`, so those must be exact:
 `Reset-After` is rounded up to the millisecond so a client that sleeps it never arrives early.
+The global limit has no headers to pace by: discord.py learns of it only from a 429 with
+`"global": true`, then holds every new request until `retry_after` has passed.
 """
 
 from __future__ import annotations
@@ -69,31 +72,60 @@ def bucket_for(route: str, params: dict[str, str], rules: Rules) -> Bucket:
     return Bucket(route, major, rules.default_bucket_limit, rules.default_bucket_window)
 
 
+GLOBAL_KEY = ("global", "bot")  # one window for the bot token, whatever the route
+
+
 class RateLimiter:
     def __init__(self) -> None:
         self._windows: dict[tuple[str, str], _Window] = {}
 
-    def hit(self, bucket: Bucket) -> Decision:
+    def reset(self) -> None:
+        """Forget every window: all buckets and the global limit start afresh."""
+        self._windows.clear()
+
+    def _take(self, key: tuple[str, str], limit: int, length: float) -> tuple[bool, int, float]:
+        """Count one request in `key`'s current window: (allowed, remaining, reset after)."""
         now = time.monotonic()
-        key = (bucket.name, bucket.major)
         window = self._windows.get(key)
-        if window is None or now >= window.started + bucket.window:
+        if window is None or now >= window.started + length:
             window = self._windows[key] = _Window(now, 0)
-        reset_after = max(0.0, window.started + bucket.window - now)
-        allowed = window.count < bucket.limit
+        allowed = window.count < limit
         if allowed:
             window.count += 1
-        reset_after_ms = math.ceil(reset_after * 1000) / 1000
+        reset_after = max(0.0, window.started + length - now)
+        return allowed, limit - window.count, math.ceil(reset_after * 1000) / 1000
+
+    def hit(self, bucket: Bucket) -> Decision:
+        allowed, remaining, reset_after_ms = self._take(
+            (bucket.name, bucket.major), bucket.limit, bucket.window
+        )
         headers = {
             "X-RateLimit-Limit": str(bucket.limit),
-            "X-RateLimit-Remaining": str(bucket.limit - window.count),
+            "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": f"{time.time() + reset_after_ms:.3f}",
             "X-RateLimit-Reset-After": f"{reset_after_ms:.3f}",
             "X-RateLimit-Bucket": bucket.hash,
         }
         if not allowed:
-            headers["X-RateLimit-Scope"] = "user"
-            headers["Retry-After"] = str(max(1, math.ceil(reset_after_ms)))
-            # discord.py treats a 429 without Via as a Cloudflare ban and raises instead.
-            headers["Via"] = "1.1 google"
+            headers |= _limited_headers("user", reset_after_ms)
         return Decision(allowed, headers, reset_after_ms)
+
+    def hit_global(self, limit: int, window: float) -> Decision:
+        """One bot-token request against the global limit (interaction tokens never come here).
+
+        As on Discord, a global 429 carries no per-bucket headers, only the global ones.
+        """
+        allowed, _, reset_after_ms = self._take(GLOBAL_KEY, limit, window)
+        if allowed:
+            return Decision(True, {}, 0.0)
+        headers = {"X-RateLimit-Global": "true"} | _limited_headers("global", reset_after_ms)
+        return Decision(False, headers, reset_after_ms)
+
+
+def _limited_headers(scope: str, retry_after: float) -> dict[str, str]:
+    return {
+        "X-RateLimit-Scope": scope,
+        "Retry-After": str(max(1, math.ceil(retry_after))),
+        # discord.py treats a 429 without Via as a Cloudflare ban and raises instead.
+        "Via": "1.1 google",
+    }

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 
 from .compose import UploadedFile
-from .ratelimit import bucket_for
+from .ratelimit import Decision, bucket_for
 from .rules import DiscordError, not_found_route, unauthorized
 
 if TYPE_CHECKING:
@@ -210,15 +210,24 @@ async def _limited(
     headers: dict[str, str],
 ) -> Reply:
     rules = fake.rules
+    if rules.enforce_global_limit and via == "bot":
+        decision = fake.limiter.hit_global(rules.global_limit, rules.global_window)
+        if not decision.allowed:
+            headers.update(decision.headers)
+            return _rate_limited(decision, is_global=True)
     if rules.enforce_rate_limits:
         decision = fake.limiter.hit(bucket_for(matched.key, params, rules))
         headers.update(decision.headers)
         if not decision.allowed:
-            body = {
-                "message": "You are being rate limited.",
-                "retry_after": decision.retry_after,
-                "global": False,
-            }
-            return Reply(429, body)
+            return _rate_limited(decision, is_global=False)
     req = Req(request.method, matched.key, request.path, params, request.query, payload, files, via)
     return await matched.handler(fake, req)
+
+
+def _rate_limited(decision: Decision, *, is_global: bool) -> Reply:
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": decision.retry_after,
+        "global": is_global,
+    }
+    return Reply(429, body)

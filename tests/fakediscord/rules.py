@@ -31,6 +31,12 @@ class Rules:
     webhook_bucket_window: float = 2.0
     default_bucket_limit: int = 50  # every other route, per route and major parameter
     default_bucket_window: float = 1.0
+    # Discord's global limit: every bot-token request on any route counts (interaction-token
+    # webhook and callback calls do not); over it -> 429 with "global": true. Independent of
+    # enforce_rate_limits, and checked first: a globally limited request uses no route bucket.
+    enforce_global_limit: bool = True
+    global_limit: int = 50
+    global_window: float = 1.0
     # Attachments larger than the guild's (or the interaction's) limit -> 413 / 40005.
     enforce_upload_limit: bool = True
     # Bot-token edits of messages older than this (fake clock) -> 400 / 30046.

@@ -341,6 +341,10 @@ class FakeDiscord:
     def count_429s(self) -> int:
         return sum(1 for c in self.calls if c.status == 429)
 
+    def count_global_429s(self) -> int:
+        """429s for the global limit (bot token, all routes): the body says "global": true."""
+        return sum(1 for c in self.calls if c.status == 429 and c.reply.get("global") is True)
+
     def count_invalid_requests(self) -> int:
         """401, 403 and 429 answers: Discord bans a bot at 10,000 in 10 minutes."""
         return sum(1 for c in self.calls if c.status in (401, 403, 429))
