@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
             level="WARNING" if quiet else settings.log_level,
             format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         )
+        # discord.py's DEBUG output contains interaction tokens (gateway payloads, webhook
+        # URLs), which let anyone post as the bot for 15 minutes: never below INFO.
+        logging.getLogger("discord").setLevel(max(logging.INFO, logging.root.level))
         if args.command == "sandbox":
             return _run_sandbox(settings, args.host, args.port)
         if args.command == "demo":
@@ -115,7 +118,8 @@ async def run_bot(
                 stopper = asyncio.create_task(stop.wait(), name="stop")
                 done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 log.info("shutting down: finishing in-flight submits, saving state")
-                await services.jobs.shutdown()
+                # Long enough for a submit that is on the wire to get its answer.
+                await services.jobs.shutdown(grace=settings.http_timeout + 5)
                 stopper.cancel()
                 await bot.close()
                 if runner in done:

@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.errors import UserFacingError
+from bot.runcomfy import RunComfyError
 from bot.services import Services
 from bot.ui.buttons import CancelButton
 from bot.ui.sink import CardUpdater, DiscordSink
@@ -81,6 +82,12 @@ class SeedanceBot(commands.Bot):
             )
         except UserFacingError as exc:
             await interaction.followup.send(exc.message, ephemeral=True)
+            return
+        except RunComfyError as exc:
+            await interaction.followup.send(
+                f"Job #{job_id} could not be cancelled just now: {exc.user_message}",
+                ephemeral=True,
+            )
             return
         if not result.cancelled:
             await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)

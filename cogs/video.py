@@ -13,14 +13,21 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SeedanceBot
-from bot.core.errors import InvalidOptions
+from bot.core.errors import InvalidOptions, NotAllowed
 from bot.core.schema import MODEL, PROMPT_FIELD, SEED_MAX, SEED_MIN
 
 log = logging.getLogger(__name__)
 
 PROMPT_MAX = MODEL.max_length(PROMPT_FIELD) or 500
 DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))
-ANSWER_FIRST_SECONDS = 2.0  # how long a new job waits for other members' cards to go out
+ANSWER_FIRST_SECONDS = 2.0
+# What the bot needs in a channel to show the card and deliver the video there.
+NEEDED = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+    ("attach_files", "Attach Files"),
+)  # how long a new job waits for other members' cards to go out
 
 
 def _choices(name: str) -> list[app_commands.Choice[str]]:
@@ -97,6 +104,14 @@ class VideoCog(commands.Cog):
         request = MODEL.validate(raw)
         if isinstance(request, list):
             raise InvalidOptions(request)
+        missing = [name for flag, name in NEEDED if not getattr(interaction.app_permissions, flag)]
+        if missing:
+            raise NotAllowed(
+                "I can't post videos in this channel: I need the "
+                + ", ".join(missing)
+                + " permission(s) here. Ask a server admin, or try another channel. "
+                "Nothing was charged."
+            )
         jobs = self.bot.services.jobs
         job = await jobs.accept(
             guild_id=interaction.guild_id,
@@ -106,30 +121,29 @@ class VideoCog(commands.Cog):
             upload_limit=interaction.filesize_limit,
             role_ids=[r.id for r in getattr(interaction.user, "roles", [])],
         )
-        embed, view = await self.bot.cards.render(job)
-        kwargs: dict[str, Any] = {
-            "embed": embed,
-            "allowed_mentions": discord.AllowedMentions.none(),
-        }
-        if view is not None:
-            kwargs["view"] = view
         try:
+            embed, view = await self.bot.cards.render(job)
+            kwargs: dict[str, Any] = {
+                "embed": embed,
+                "allowed_mentions": discord.AllowedMentions.none(),
+            }
+            if view is not None:
+                kwargs["view"] = view
             response = await interaction.response.send_message(**kwargs)
-        except discord.HTTPException:
-            # The member saw "the application did not respond": nothing was sent to RunComfy
-            # yet, so cancel and refund rather than run a job nobody can follow.
-            await jobs.jobs.mark_cancelled(job.id, self.bot.user.id if self.bot.user else 0)
+            card_id = response.message_id
+            if card_id is not None:
+                await jobs.jobs.set_card(job.id, card_id)
+                job = replace(job, card_message_id=card_id)
+        except BaseException:
+            # The member saw "the application did not respond" (or an error): nothing was
+            # sent to RunComfy yet, so cancel and refund rather than run a job nobody follows.
+            await asyncio.shield(jobs.jobs.mark_cancelled(job.id, 0, ("accepted",)))
             raise
-        card_id = response.message_id
-        if card_id is not None:
-            job = replace(job, card_message_id=card_id)
         self.bot.cards.attach(job, interaction, (embed.to_dict(), view is not None))
 
         async def after_answers() -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._all_answered.wait(), ANSWER_FIRST_SECONDS)
-            if card_id is not None:
-                await jobs.jobs.set_card(job.id, card_id)
 
         jobs.start(job, self.bot.sink_for(job), after=after_answers)
 

@@ -69,6 +69,7 @@ class PolicyRepo:
         # A load that overlapped this write sees a new generation and does not cache.
         self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
         self._rules.pop(guild_id, None)
+        self._loading.pop(guild_id, None)  # callers from now on wait for a fresh load
 
     async def rules(self, guild_id: int) -> GuildRules:
         cached = self._rules.get(guild_id)

@@ -44,12 +44,27 @@ LOST_SUBMIT = (
     "were refunded: please run /video again."
 )
 TIMED_OUT = "RunComfy did not finish this video in time. Your credits were refunded."
+UNANSWERED = (
+    "The bot restarted before it could answer this request, so it was not started. "
+    "Nothing was charged: please run /video again."
+)
+VIDEO_GONE = (
+    "The video was made, but its download link had expired before the bot could fetch it. "
+    "Your credits were refunded."
+)
+UNDELIVERABLE = (
+    "The video was made, but the bot could not post it here or send it to you by DM (check "
+    "the bot's permissions in this channel, and your DM settings). Your credits were refunded; "
+    "the link is in /jobs show for a while."
+)
 EXPIRED = "RunComfy no longer has this job (it expired). Your credits were refunded."
 STARTED_MEANWHILE = (
     "It has already started generating, so it can't be cancelled any more; "
     "it will be delivered as usual."
 )
 DELIVERY_ATTEMPTS = 3
+NOT_FOUND_LIMIT = 3  # polls in a row answering "unknown request" before we believe it
+RETRY_AFTER_CAP = 60.0  # longest a poller waits on a rate limit before looking again
 TYPICAL_TTL = 30.0  # seconds a typical job duration is reused before it is read again
 
 
@@ -94,6 +109,7 @@ class JobService:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Future[Any]] = set()
         self._wakeups: dict[int, asyncio.Event] = {}
+        self._cancelling: set[int] = set()
         self._typical: dict[tuple[str, str], asyncio.Future[tuple[float, float | None]]] = {}
         self.accepting = True
 
@@ -173,12 +189,18 @@ class JobService:
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
         """Pick up every unfinished job from the table (after a restart)."""
-        open_jobs = await self.jobs.open_jobs()
-        for job in open_jobs:
+        resumed = 0
+        for job in await self.jobs.open_jobs():
+            if job.status == "accepted" and job.card_message_id is None:
+                # The process died before the member got an answer: they saw "did not
+                # respond" and will try again, so this one must not run (or cost) as well.
+                await self.jobs.mark_cancelled(job.id, 0, ("accepted",), reason=UNANSWERED)
+                continue
             self.start(job, sink_for(job))
-        if open_jobs:
-            log.info("resumed %d unfinished job(s)", len(open_jobs))
-        return len(open_jobs)
+            resumed += 1
+        if resumed:
+            log.info("resumed %d unfinished job(s)", resumed)
+        return resumed
 
     async def wait_idle(self) -> None:
         """Wait until every running job has ended (used by the demo and tests)."""
@@ -214,6 +236,8 @@ class JobService:
         """Drive one job from whatever state its row is in to a final state."""
         if job.status == "accepted":
             job = await self._submit(job, sink)
+            if job.status == "accepted":
+                return  # not sent because the bot is stopping; it resumes at the next start
         elif job.status == "submitting":
             # We crashed between sending the submit and storing its answer: a job may exist at
             # RunComfy, but we cannot know its id. Never resend; refund and say so.
@@ -225,6 +249,8 @@ class JobService:
         await _quietly(sink.finished(job), job.id, "finished")
 
     async def _submit(self, job: Job, sink: JobSink) -> Job:
+        if not self.accepting:
+            return job  # shutting down: it stays 'accepted' and is sent after the restart
         if not await self.jobs.mark_submitting(job.id):
             return await self._reload(job)  # cancelled before it was sent
         await self._critical(self._send(job))  # the request id must never be lost
@@ -263,6 +289,8 @@ class JobService:
         just_sent = job.submitted_at is not None and self._clock() - job.submitted_at < 1.0
         loop = asyncio.get_running_loop()
         next_poll = loop.time() + (self._poll_interval if just_sent else 0.0)
+        not_found = 0
+        extended = False
         try:
             while True:
                 wakeup.clear()
@@ -270,8 +298,12 @@ class JobService:
                     await asyncio.wait_for(wakeup.wait(), max(next_poll - loop.time(), 0.0))
                 try:
                     result = await self._runcomfy.result(request_id)
+                    not_found = 0
                 except NotFound:
-                    return await self._fail(job, EXPIRED)
+                    not_found += 1
+                    if not_found >= NOT_FOUND_LIMIT:
+                        return await self._fail(job, EXPIRED)
+                    result = None
                 except (AuthError, InsufficientCredits) as exc:
                     return await self._fail(job, f"{exc.user_message} Your credits were refunded.")
                 except RunComfyError as exc:
@@ -280,7 +312,8 @@ class JobService:
                     log.warning("job %d: poll failed (%s)", job.id, type(exc).__name__)
                     result = None
                     if isinstance(exc, RateLimited) and exc.retry_after:
-                        await asyncio.sleep(exc.retry_after)
+                        wait = min(exc.retry_after, RETRY_AFTER_CAP)
+                        next_poll = max(next_poll, loop.time() + wait - self._poll_interval)
                 fresh = await self._reload(job)
                 if not fresh.is_open or fresh.status == "delivering":
                     return fresh  # cancelled meanwhile, or another path moved it on
@@ -289,9 +322,16 @@ class JobService:
                     if job.status not in ("queued", "running"):
                         return job
                 if self._clock() > deadline:
+                    outcome = None
                     with contextlib.suppress(RunComfyError):
-                        await self._runcomfy.cancel(request_id)
-                    return await self._fail(job, TIMED_OUT)
+                        outcome = await self._runcomfy.cancel(request_id)
+                    if outcome is not None and not outcome.cancelled and not extended:
+                        # Already generating: it will be billed anyway, so give it one more
+                        # timeout's worth of time to finish rather than throw it away.
+                        extended = True
+                        deadline = self._clock() + self._job_timeout
+                    else:
+                        return await self._fail(job, TIMED_OUT)
                 # A fixed cadence (not interval-after-work), so a completion is seen within one
                 # poll interval; after a slow round it starts afresh rather than catching up.
                 next_poll = max(next_poll + self._poll_interval, loop.time())
@@ -311,6 +351,8 @@ class JobService:
             await self.jobs.mark_delivering(job.id, result.video_url)
             return await self._reload(job)
         if state is JobState.CANCELLED:
+            if job.id in self._cancelling:
+                return job  # our own cancel: `cancel()` closes it, naming who cancelled
             closed = await self.jobs.mark_cancelled(job.id, 0, ("queued", "running"))
             return closed or await self._reload(job)
         reason = result.error or "no reason given"
@@ -329,6 +371,8 @@ class JobService:
                 await self._runcomfy.download(job.video_url, path, max_bytes=job.upload_limit)
             except TooLarge:
                 video, too_large = None, True  # the sink links to it instead
+            except NotFound:
+                return await self._fail(job, VIDEO_GONE)
             except RunComfyError as exc:
                 log.warning("job %d: download failed (%s)", job.id, type(exc).__name__)
                 video = None
@@ -344,7 +388,8 @@ class JobService:
             except Exception:
                 log.exception("job %d: delivery attempt %d failed", job.id, attempt)
                 if attempt == DELIVERY_ATTEMPTS:
-                    return job  # stays 'delivering'; retried at the next start
+                    # Not silently stuck: the member is refunded and told on the card.
+                    return await self._fail(job, UNDELIVERABLE)
                 await asyncio.sleep(2.0 * attempt)
         await self.jobs.mark_delivered(job.id, message_id)
         log.info("job %d delivered", job.id)
@@ -380,14 +425,22 @@ class JobService:
             return CancelResult(
                 job, False, "It is being sent to RunComfy right now; try again in a moment."
             )
-        if job.request_id is not None:
-            outcome = await self._runcomfy.cancel(job.request_id)
-            if not outcome.cancelled:
-                # It started meanwhile: the provider keeps running (and billing) it.
-                return CancelResult(await self._reload(job), False, STARTED_MEANWHILE)
-        closed = await self.jobs.mark_cancelled(job.id, actor_id, reason=reason)
+        self._cancelling.add(job.id)
+        try:
+            if job.request_id is not None:
+                outcome = await self._runcomfy.cancel(job.request_id)
+                if not outcome.cancelled:
+                    # It started meanwhile: the provider keeps running (and billing) it.
+                    return CancelResult(await self._reload(job), False, STARTED_MEANWHILE)
+            # Only from the status we acted on: a job sent to RunComfy meanwhile must be
+            # cancelled there first, so we look again.
+            closed = await self.jobs.mark_cancelled(job.id, actor_id, (job.status,), reason)
+        finally:
+            self._cancelling.discard(job.id)
         if closed is None:
             fresh = await self._reload(job)
+            if fresh.status in CANCELLABLE_STATUSES and fresh.status != job.status:
+                return await self.cancel(job_id, actor_id, moderator=moderator, reason=reason)
             return CancelResult(fresh, False, _not_cancellable(fresh))
         if (event := self._wakeups.get(job.id)) is not None:
             event.set()  # the poller notices at once instead of at its next poll

@@ -17,7 +17,7 @@ import pathlib
 import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -141,7 +141,11 @@ class RunComfyClient:
 
     async def result(self, request_id: str) -> JobResult:
         url = request_url(self._base_url, request_id, "result")
-        return parse_result(await self._request("result", "GET", url), request_id)
+        parsed = parse_result(await self._request("result", "GET", url), request_id)
+        if parsed.error is None:
+            return parsed
+        # The provider's failure text ends up on a public card.
+        return replace(parsed, error=self._scrub(parsed.error))
 
     async def cancel(self, request_id: str) -> CancelOutcome:
         url = request_url(self._base_url, request_id, "cancel")

@@ -129,11 +129,10 @@ class CardUpdater:
         self, job: Job, embed: discord.Embed, view: discord.ui.View | None
     ) -> None:
         assert job.card_message_id is not None
-        if time.time() - discord.utils.snowflake_time(job.card_message_id).timestamp() > (
-            CARD_MAX_AGE
-        ):
+        age = time.time() - discord.utils.snowflake_time(job.card_message_id).timestamp()
+        if age > CARD_MAX_AGE and job.is_open:
             await self._fresh_card(job, embed, view)
-            return
+            return  # a closed job's final state is still tried on the old card below
         message = self._bot.get_partial_messageable(job.channel_id).get_partial_message(
             job.card_message_id
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.sandbox import Sandbox
+from db.database import Database
 from tests.e2e.conftest import Bot, World
 from tests.e2e.test_video import card_status, job_id_of, used_credits
-from tests.fakediscord import Message
+from tests.fakediscord import EPHEMERAL, Message
 
 PROMPT = {"prompt": "a lighthouse in fog"}
 
@@ -182,3 +183,45 @@ async def test_an_hour_old_card_is_replaced_by_a_fresh_one(
     assert "Generating" in card_status(fresh)
     generator.config.paused = False
     await world.fake.wait_for(lambda: results(world, job_id) or None, timeout=30)
+
+
+async def test_an_undeliverable_video_is_refunded_and_explained(
+    world: World, bot: Bot, generator: Sandbox
+):
+    # No channel to post in and DMs closed: the job must end, refunded, not hang in delivery.
+    world.alice.user.accepts_dms = False
+    generator.config.paused = True
+    job_id, _ = await start_job(world)
+    await wait_provider_status(generator, "in_queue")
+    await world.fake.delete_channel(world.channel.id)
+    generator.config.paused = False
+
+    async def status() -> tuple[str, str | None]:
+        db = await Database.open(bot.database)
+        try:
+            row = await db.fetchone("SELECT status, error FROM jobs WHERE id = ?", (job_id,))
+            assert row is not None
+            return str(row[0]), row[1]
+        finally:
+            await db.close()
+
+    for _ in range(300):
+        current, error = await status()
+        if current == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert current == "failed" and error is not None and "could not post it" in error
+    assert await used_credits(bot) == 0
+
+
+async def test_video_is_refused_where_the_bot_cannot_post(
+    world: World, bot: Bot, generator: Sandbox
+):
+    bot_role = world.guild.bot_role
+    bot_role.permissions &= ~(1 << 15)  # no Attach Files for the bot here
+    handle = await world.fake.invoke(world.alice, world.channel, "video", PROMPT)
+    reply = await handle.wait_original()
+    assert reply.flags & EPHEMERAL
+    assert "Attach Files" in reply.content and "Nothing was charged" in reply.content
+    assert generator.state.count("submit") == 0
+    assert await used_credits(bot) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import NotAllowed, QuotaRefused
-from bot.core.jobs import LOST_SUBMIT
+from bot.core.jobs import LOST_SUBMIT, UNANSWERED, VIDEO_GONE
 from bot.core.schema import MODEL, VideoRequest
 from bot.sandbox import Sandbox
 from bot.services import Services
@@ -201,3 +201,46 @@ async def start_queued(services: Services, sandbox: Sandbox) -> tuple[Job, Recor
             return job, sink
         await asyncio.sleep(0.02)
     raise AssertionError("the job never reached the provider's queue")
+
+
+async def test_a_job_never_answered_before_a_crash_is_cancelled_on_resume(
+    services: Services, sandbox: Sandbox
+):
+    job = await accept(services)  # accepted, but no card: the member was never answered
+    sinks: list[RecordingSink] = []
+
+    def sink_for(_: Job) -> RecordingSink:
+        sinks.append(RecordingSink())
+        return sinks[-1]
+
+    assert await services.jobs.resume_all(sink_for) == 0
+    closed = await services.jobs.jobs.get(job.id)
+    assert closed is not None and closed.status == "cancelled" and closed.error == UNANSWERED
+    assert sandbox.state.count("submit") == 0 and await used(services) == 0
+
+
+async def test_an_expired_video_link_is_refunded_not_linked(services: Services, sandbox: Sandbox):
+    sandbox.state.add_fault("video", status=404, times=20)
+    sink = RecordingSink()
+    await services.jobs.run(await accept(services), sink)
+    assert sink.delivered == []
+    assert sink.finals[-1].status == "failed" and sink.finals[-1].error == VIDEO_GONE
+    assert await used(services) == 0
+
+
+async def test_one_unknown_request_answer_is_not_taken_as_final(
+    services: Services, sandbox: Sandbox
+):
+    sandbox.state.add_fault("result", status=404, times=1)
+    sink = RecordingSink()
+    await services.jobs.run(await accept(services), sink)
+    assert sink.finals[-1].status == "delivered"
+
+
+async def test_a_ban_right_after_a_rules_load_began_is_seen(services: Services):
+    policy = services.quotas.policy
+    loading = asyncio.create_task(policy.rules(1))
+    await asyncio.sleep(0)  # the load has started and waits on the database
+    await policy.ban(1, 7, actor_id=99, reason=None)
+    assert 7 in (await policy.rules(1)).banned
+    await loading
