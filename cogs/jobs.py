@@ -58,7 +58,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
     async def show(self, interaction: discord.Interaction[Any], job: int) -> None:
         found = await self._job_here(interaction, job)
         embed, _ = await self.bot.cards.render(found)
-        if found.video_url and found.status == "delivered":
+        if found.video_url and found.status in ("delivered", "failed"):
             embed.add_field(name="Video link", value=found.video_url[:1000], inline=False)
         embed.add_field(name="Where", value=_link(found).lstrip(" ·") or "—", inline=False)
         await interaction.response.send_message(
