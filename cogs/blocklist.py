@@ -11,8 +11,6 @@ from bot.client import SeedanceBot, reply_ephemeral
 from bot.core.errors import UserFacingError
 from cogs.common import GuardedGroup
 
-NO_MENTIONS = discord.AllowedMentions.none()
-
 
 def _clean(term: str) -> str:
     """Stored as prompts are matched: casefolded, whitespace collapsed."""

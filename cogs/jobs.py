@@ -8,12 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot, is_moderator
+from bot.client import SeedanceBot, is_moderator, reply_ephemeral
 from bot.core.errors import JobNotFound, NotAllowed
 from bot.ui.cards import status_line
 from db.jobs import Job
-
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def _link(job: Job) -> str:
@@ -50,7 +48,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
             "\n".join(_line(j) for j in jobs)
             or "You have not made any videos here yet: try /video."
         )
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply_ephemeral(interaction, text)
 
     @app_commands.command(name="show", description="Details of one job")
     @app_commands.describe(job="The job number, shown on its card")
@@ -62,7 +60,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
             embed.add_field(name="Video link", value=found.video_url[:1000], inline=False)
         embed.add_field(name="Where", value=_link(found).lstrip(" ·") or "—", inline=False)
         await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
     @app_commands.command(name="cancel", description="Cancel a job that has not started yet")
@@ -108,7 +106,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         jobs = await self.bot.services.jobs.jobs.open_in_guild(interaction.guild_id)
         lines = [f"{_line(j)} · by <@{j.user_id}>" for j in jobs]
         text = "\n".join(lines) or "Nothing is queued or running in this server."
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply_ephemeral(interaction, text)
 
 
 async def setup(bot: SeedanceBot) -> None:

@@ -13,8 +13,6 @@ from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
 from cogs.common import GuardedGroup
 
-NO_MENTIONS = discord.AllowedMentions.none()
-
 
 def _role_ids(member: discord.abc.User) -> list[int]:
     return [r.id for r in getattr(member, "roles", [])]
@@ -62,7 +60,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your vi
         quotas = self.bot.services.quotas
         summary = await quotas.summary(interaction.guild_id, target.id, _role_ids(target))
         text = render_summary(target, summary, dict(quotas.defaults.resolution_weights))
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply_ephemeral(interaction, text)
 
 
 @app_commands.guild_only()

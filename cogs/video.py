@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -15,8 +14,6 @@ from discord.ext import commands
 from bot.client import SeedanceBot
 from bot.core.errors import InvalidOptions, NotAllowed
 from bot.core.schema import MODEL, PROMPT_FIELD, SEED_MAX, SEED_MIN
-
-log = logging.getLogger(__name__)
 
 PROMPT_MAX = MODEL.max_length(PROMPT_FIELD) or 500
 DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))

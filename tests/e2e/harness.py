@@ -90,6 +90,3 @@ def bot_env(
         "LOG_LEVEL": "INFO",
         **extra,
     }
-
-
-__all__ = ["BOT_TOKEN", "BotProcess", "bot_env", "signal"]
