@@ -12,7 +12,7 @@ import io
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,26 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import ADMINISTRATOR, Channel, FakeDiscord, Guild, Member, Upload
+from tests.fakediscord import (
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    DEFAULT_MEMBER_PERMISSIONS,
+    MIB,
+    VIEW_CHANNEL,
+    Channel,
+    FakeDiscord,
+    Guild,
+    Member,
+    Upload,
+)
 
 UPLOAD_LIMIT = 4096
+SEND_MESSAGES = 1 << 11
+MANAGE_MESSAGES = 1 << 13
+ATTACH_FILES = 1 << 15
+# What discord.py's TextChannel.permissions_for can be compared on: it drops voice permissions
+# in text channels and, without View Channel, only the channel-specific ones.
+TEXT_CHANNEL_BITS = discord.Permissions.all_channel().value & ~discord.Permissions.voice().value
 
 
 class CancelButton(
@@ -88,6 +105,12 @@ class TinyBot(commands.Bot):
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         self.report(f"channel_deleted:{channel.id}", channel.name)
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        self.report(f"guild_removed:{guild.id}", guild.name)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.report(f"guild_joined:{guild.id}", guild.name)
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CancelButton)
         tree = self.tree
@@ -102,6 +125,17 @@ class TinyBot(commands.Bot):
         async def secret(interaction: discord.Interaction) -> None:
             sent = await interaction.response.send_message("only you", ephemeral=True)
             self.report("secret", sent.message_id)
+
+        @tree.command(description="Report the permissions Discord sent")
+        async def perms(interaction: discord.Interaction) -> None:
+            assert isinstance(interaction.user, discord.Member)
+            seen = (
+                interaction.permissions.value,
+                interaction.app_permissions.value,
+                interaction.user.resolved_permissions,
+            )
+            self.report(f"perms:{interaction.id}", seen)
+            await interaction.response.send_message("ok", ephemeral=True)
 
         @tree.command(description="Send a file")
         async def upload(interaction: discord.Interaction, size: int) -> None:
@@ -211,6 +245,17 @@ def scene(fake: FakeDiscord) -> Scene:
     channel = guild.add_text_channel("general")
     mods = guild.add_role("mods", ADMINISTRATOR)
     return Scene(guild, channel, guild.add_member("alice", roles=[mods]), guild.add_member("bob"))
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Until `check()` is truthy: the bot's cache follows the gateway a moment later."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := check()):
+        if loop.time() > deadline:
+            raise AssertionError(f"not met within {timeout} s")
+        await asyncio.sleep(0.01)
+    return result
 
 
 async def start_bot(fake: FakeDiscord) -> tuple[TinyBot, asyncio.Task[None]]:
@@ -671,3 +716,212 @@ async def test_accepts_a_new_client_after_sigkill(fake: FakeDiscord, scene: Scen
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         await fake.wait_for(lambda: not fake.gateway.sessions)
+
+
+async def test_member_permissions_beyond_everyone_come_from_a_real_role(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    announce = fake.world.announcer
+    assert announce is not None
+    events: list[str] = []
+
+    def spy(event: str, data: dict[str, Any], intent: int | None) -> None:
+        events.append(event)
+        announce(event, data, intent)
+
+    fake.world.announcer = spy
+    mod = scene.guild.add_member("mod", permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_MESSAGES)
+    plain = scene.guild.add_member("plain", permissions=DEFAULT_MEMBER_PERMISSIONS)
+    assert events == ["GUILD_ROLE_CREATE", "GUILD_MEMBER_ADD", "GUILD_MEMBER_ADD"]
+    [role] = mod.roles
+    assert (role.name, role.permissions, plain.roles) == ("mod-permissions", MANAGE_MESSAGES, [])
+    assert mod.base_permissions() == DEFAULT_MEMBER_PERMISSIONS | MANAGE_MESSAGES
+    with pytest.raises(ValueError):
+        scene.guild.add_member("less", permissions=0)  # below @everyone: not a Discord thing
+    # discord.py sees the same: the role in its cache, the member with it.
+    guild = bot.get_guild(scene.guild.id)
+    assert guild is not None
+    await eventually(lambda: guild.get_role(role.id))
+    member = await guild.fetch_member(mod.id)
+    assert member.guild_permissions.value == mod.base_permissions()
+    handle = await fake.invoke(mod, scene.channel, "perms")
+    perms, _, _ = await bot.reported(f"perms:{handle.id}")
+    assert perms == mod.permissions_in(scene.channel) and perms & MANAGE_MESSAGES
+
+
+async def test_channel_overwrites_decide_what_members_may_do_there(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    guild, general = scene.guild, scene.channel
+    helpers, quiet = guild.add_role("helpers", 0), guild.add_role("quiet", 0)
+    carol = guild.add_member("carol", roles=[helpers, quiet])
+    staff = guild.add_text_channel("staff")
+    staff.set_permissions(guild.everyone, deny=VIEW_CHANNEL)
+    staff.set_permissions(helpers, allow=VIEW_CHANNEL | MANAGE_MESSAGES)
+    staff.set_permissions(quiet, deny=MANAGE_MESSAGES | SEND_MESSAGES)
+    staff.set_permissions(carol, allow=SEND_MESSAGES)
+    staff.set_permissions(scene.alice, deny=VIEW_CHANNEL)
+    general.set_permissions(scene.bob, deny=VIEW_CHANNEL)
+    assert staff.payload()["permission_overwrites"][:2] == [
+        {"id": str(guild.id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
+        {
+            "id": str(helpers.id),
+            "type": 0,
+            "allow": str(VIEW_CHANNEL | MANAGE_MESSAGES),
+            "deny": "0",
+        },
+    ]
+    # bob: his own overwrite hides #general, @everyone's hides #staff: nothing in either, and
+    # no interaction can come from him there.
+    assert scene.bob.permissions_in(general) == 0 == scene.bob.permissions_in(staff)
+    with pytest.raises(PermissionError):
+        await fake.invoke(scene.bob, general, "perms")
+    # alice is an administrator: overwrites do not touch her.
+    assert scene.alice.permissions_in(staff) == ALL_PERMISSIONS
+    # carol: the roles' allows beat their denies (Manage Messages), her own overwrite beats
+    # both (Send Messages); Manage Messages only in #staff, in the interaction's payload too.
+    in_staff = carol.permissions_in(staff)
+    assert in_staff & MANAGE_MESSAGES and in_staff & SEND_MESSAGES
+    handles = [(await fake.invoke(carol, c, "perms"), c) for c in (staff, general)]
+    for handle, channel in handles:
+        expected = carol.permissions_in(channel)
+        assert bool(expected & MANAGE_MESSAGES) is (channel is staff)
+        payload = handle.payload
+        assert int(payload["member"]["permissions"]) == expected
+        assert int(payload["channel"]["permissions"]) == expected
+        assert (
+            payload["channel"]["permission_overwrites"]
+            == channel.payload()["permission_overwrites"]
+        )
+        perms, app_perms, resolved = await bot.reported(f"perms:{handle.id}")
+        assert perms == expected and resolved.value == expected
+        assert (
+            app_perms == guild.bot_member.permissions_in(channel) == int(payload["app_permissions"])
+        )
+    # discord.py's own computation from its cache (CHANNEL_UPDATE, GUILD_ROLE_CREATE) agrees.
+    cached = bot.get_guild(guild.id)
+    assert cached is not None
+
+    def text_channel(channel: Channel) -> discord.TextChannel:
+        found = cached.get_channel(channel.id)
+        assert isinstance(found, discord.TextChannel)
+        return found
+
+    await eventually(
+        lambda: (
+            len(text_channel(staff).overwrites) == 5 and len(text_channel(general).overwrites) == 1
+        )
+    )
+    for member in (scene.alice, scene.bob, carol, guild.bot_member):
+        fetched = await cached.fetch_member(member.id)
+        for channel in (general, staff):
+            theirs = text_channel(channel).permissions_for(fetched).value & TEXT_CHANNEL_BITS
+            assert theirs == member.permissions_in(channel) & TEXT_CHANNEL_BITS, (
+                member.name,
+                channel.name,
+            )
+    staff.remove_permissions(carol)
+    assert not carol.permissions_in(staff) & SEND_MESSAGES
+    await eventually(lambda: len(text_channel(staff).overwrites) == 4)
+
+
+async def test_the_bots_permissions_in_the_channel_rule_its_calls(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    guild = scene.guild
+    no_files, hidden = guild.add_text_channel("no-files"), guild.add_text_channel("hidden")
+    no_files.set_permissions(guild.bot_member, deny=ATTACH_FILES)
+    hidden.set_permissions(guild.bot_role, deny=VIEW_CHANNEL)
+
+    def clip() -> discord.File:
+        return discord.File(io.BytesIO(b"v" * 10), "clip.mp4")
+
+    await bot.get_partial_messageable(scene.channel.id).send(file=clip())
+    target = bot.get_partial_messageable(no_files.id)
+    await target.send("text is fine")
+    with pytest.raises(discord.Forbidden) as caught:
+        await target.send(file=clip())
+    assert caught.value.code == 50013
+    with pytest.raises(discord.Forbidden) as caught:
+        await bot.get_partial_messageable(hidden.id).send("hello?")
+    assert caught.value.code == 50001
+    # app_permissions are the bot's in the interaction's channel.
+    handle = await fake.invoke(scene.bob, no_files, "perms")
+    _, app_perms, _ = await bot.reported(f"perms:{handle.id}")
+    assert app_perms & SEND_MESSAGES and not app_perms & ATTACH_FILES
+    # Discord delivers interactions from a channel the bot cannot see; the token answers.
+    unseen = await fake.invoke(scene.bob, hidden, "perms")
+    assert unseen.payload["app_permissions"] == "0"
+    assert (await unseen.wait_original()).content == "ok"
+    fake.rules.enforce_permissions = False
+    await target.send(file=clip())
+    assert [m.content for m in fake.messages(no_files)] == ["text is fine", ""]
+
+
+async def test_a_removed_bot_gets_missing_access_but_tokens_still_work(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    channel = bot.get_partial_messageable(scene.channel.id)
+    card = await channel.send("card")
+    earlier = await fake.invoke(scene.alice, scene.channel, "secret")
+    await earlier.wait_original()
+    fake.remove_bot(scene.guild)
+    assert await bot.reported(f"guild_removed:{scene.guild.id}") == "Studio"
+    assert bot.get_guild(scene.guild.id) is None
+    calls = {
+        "send": channel.send("hello?"),
+        "edit": card.edit(content="edited"),
+        "fetch message": channel.fetch_message(card.id),
+        "fetch guild": bot.fetch_guild(scene.guild.id),
+        "guild sync": bot.tree.sync(guild=discord.Object(scene.guild.id)),
+    }
+    for name, call in calls.items():
+        with pytest.raises(discord.Forbidden) as caught:
+            await call
+        assert caught.value.code == 50001, name
+    # The interaction's token does not depend on the bot's membership: it works until it expires.
+    webhook = f"{fake.api_base}/webhooks/{fake.application_id}/{earlier.token}"
+    async with aiohttp.ClientSession() as http:
+        async with http.patch(f"{webhook}/messages/@original", json={"content": "kept"}) as r:
+            assert r.status == 200
+        async with http.post(webhook, json={"content": "followup"}) as r:
+            assert r.status == 200
+    # Nothing comes from the guild any more: no interactions, no events.
+    with pytest.raises(ValueError):
+        await fake.invoke(scene.alice, scene.channel, "secret")
+    [session] = fake.gateway.sessions
+    seq = session.seq
+    await fake.say(scene.alice, scene.channel, "anyone?")
+    scene.guild.add_text_channel("later")
+    assert session.seq == seq
+    # Invited back, the bot gets the guild as it is now.
+    fake.add_bot(scene.guild)
+    assert await bot.reported(f"guild_joined:{scene.guild.id}") == "Studio"
+    rejoined = bot.get_guild(scene.guild.id)
+    assert rejoined is not None and [c.name for c in rejoined.text_channels] == ["general", "later"]
+    await channel.send("back")
+
+
+async def test_dm_uploads_are_limited_to_10_mib_whatever_the_guilds_boost(
+    fake: FakeDiscord, scene: Scene, bot: TinyBot
+) -> None:
+    boosted = fake.add_guild("Boosted", upload_limit=50 * MIB)
+    videos = boosted.add_text_channel("videos")
+    dana = boosted.add_member("dana")
+    target = await eventually(lambda: bot.get_channel(videos.id))
+    assert isinstance(target, discord.TextChannel)
+    big = b"v" * (20 * MIB)
+    sent = await target.send(file=discord.File(io.BytesIO(big), "big.mp4"))
+    assert fake.message(sent.id).attachments[0].size == 20 * MIB
+    user = await bot.fetch_user(dana.id)
+    with pytest.raises(discord.HTTPException) as caught:
+        await user.send(file=discord.File(io.BytesIO(big), "big.mp4"))
+    assert caught.value.status == 413 and caught.value.code == 40005
+    assert fake.dm_messages(dana) == []
+    await user.send(file=discord.File(io.BytesIO(b"v" * (10 * MIB)), "fits.mp4"))
+    assert [m.attachments[0].size for m in fake.dm_messages(dana)] == [10 * MIB]
+    # Interactions tell the same limits: the guild's, and Discord's default in a DM.
+    in_guild = await fake.invoke(dana, videos, "secret")
+    in_dm = await fake.invoke(dana, fake.dm_channel(dana), "secret")
+    assert in_guild.payload["attachment_size_limit"] == 50 * MIB
+    assert in_dm.payload["attachment_size_limit"] == 10 * MIB

@@ -149,10 +149,11 @@ class Gateway:
         session.intents = int(data.get("intents") or 0)
         session.session_id = uuid.uuid4().hex
         world = fake.world
+        guilds = [g for g in world.guilds if g.bot_present]
         ready: dict[str, Any] = {
             "v": 10,
             "user": world.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": fake.gateway_url,
@@ -167,14 +168,14 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         session.send(0, ready, "READY")
-        for guild in world.guilds:
+        for guild in guilds:
             session.send(0, guild.payload(), "GUILD_CREATE")
         session.identified = True
         world.changed()
 
     def _members_chunk(self, session: Session, data: dict[str, Any]) -> None:
         guild = next((g for g in self.fake.world.guilds if str(g.id) == data.get("guild_id")), None)
-        if guild is None:
+        if guild is None or not guild.bot_present:
             return
         members = list(guild.all_members())
         if data.get("user_ids"):

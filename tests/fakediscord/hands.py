@@ -19,7 +19,7 @@ from .message import Attachment, Message
 from .model import (
     ADMINISTRATOR,
     DEFAULT_BOT_PERMISSIONS,
-    MIB,
+    VIEW_CHANNEL,
     Channel,
     Member,
     Role,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 DISCORD_TOKEN_MINUTES = 15  # discord.py's expires_at: snowflake time + 15 minutes
 SELECTS = (3, 5, 6, 7, 8)
+USE_APPLICATION_COMMANDS = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ def _member_and_user(actor: Member | User, channel: Channel) -> tuple[Member | N
     user = actor.user if isinstance(actor, Member) else actor
     if channel.guild is None:
         return None, user
+    if not channel.guild.bot_present:
+        raise ValueError(
+            f"the bot is not in {channel.guild.name}: no interaction can come from there"
+        )
     member = channel.guild.member(user.id)
     if member is None:
         raise ValueError(f"{user.name} is not a member of {channel.guild.name}")
@@ -122,11 +127,14 @@ def new_record(
     world, lifetime = fake.world, fake.rules.token_lifetime
     member, user = _member_and_user(actor, channel)
     guild = channel.guild
+    # In a guild: the member's and the bot's permissions IN this channel (overwrites included).
+    perms = member.permissions_in(channel) if member else 0
+    if member is not None and not perms & VIEW_CHANNEL:
+        raise PermissionError(f"{member.name} cannot see #{channel.name}: nothing to interact with")
     # discord.py computes expires_at = snowflake time + 15 min; make that the fake's expiry.
     interaction_id = world.new_id(at=time.time() - (DISCORD_TOKEN_MINUTES * 60 - lifetime))
-    limit = guild.upload_limit if guild else 10 * MIB
-    perms = member.resolved_permissions() if member else 0
-    app_perms = guild.bot_member.resolved_permissions() if guild else DEFAULT_BOT_PERMISSIONS
+    limit = guild.upload_limit if guild else fake.rules.dm_upload_limit
+    app_perms = guild.bot_member.permissions_in(channel) if guild else DEFAULT_BOT_PERMISSIONS
     payload: dict[str, Any] = {
         "id": str(interaction_id),
         "application_id": str(world.application_id),
@@ -148,7 +156,7 @@ def new_record(
         payload["guild_id"] = str(guild.id)
         payload["guild_locale"] = guild.locale
         payload["guild"] = {"id": str(guild.id), "locale": guild.locale, "features": []}
-        payload["member"] = member.payload(with_permissions=True)
+        payload["member"] = member.payload(permissions=perms)
     else:
         payload["user"] = user.payload()
     if source is not None:
@@ -182,7 +190,10 @@ async def deliver(
 
 
 def ensure_usable(command: dict[str, Any], actor: Member | User, channel: Channel) -> None:
-    """Discord hides a command from who may not use it there; a client cannot invoke it."""
+    """Discord hides a command from who may not use it there; a client cannot invoke it.
+
+    In a guild that is decided on the member's permissions in THAT channel (overwrites
+    included): Use Application Commands, and the command's `default_member_permissions`."""
     contexts = command.get("contexts")
     if channel.guild is None:
         if command.get("dm_permission") is False or (contexts and 1 not in contexts):
@@ -192,9 +203,13 @@ def ensure_usable(command: dict[str, Any], actor: Member | User, channel: Channe
         raise PermissionError(f"/{command['name']} is not available in guilds")
     required = command.get("default_member_permissions")
     member, _ = _member_and_user(actor, channel)
-    if required is None or member is None:
+    if member is None:
         return
-    have = member.resolved_permissions()
+    have = member.permissions_in(channel)
+    if not have & USE_APPLICATION_COMMANDS:
+        raise PermissionError(f"{member.name} may not use application commands here")
+    if required is None:
+        return
     # "0" means: administrators only.
     needed = int(required) or ADMINISTRATOR
     if have & needed != needed:
@@ -241,12 +256,20 @@ def _check_bounds(schema: dict[str, Any], value: Any) -> None:
 
 
 def _resolve(
-    fake: FakeDiscord, channel: Channel, value: Any, resolved: dict[str, dict[str, Any]]
+    fake: FakeDiscord,
+    channel: Channel,
+    value: Any,
+    resolved: dict[str, dict[str, Any]],
+    actor: Member | None,
 ) -> str:
-    """Snowflake options: the id as value plus the object in `resolved`, as Discord sends."""
+    """Snowflake options: the id as value plus the object in `resolved`, as Discord sends.
+
+    A resolved member carries their permissions in the interaction's channel; a resolved
+    channel the invoking member's permissions in that channel."""
     if isinstance(value, Member):
         resolved.setdefault("users", {})[str(value.id)] = value.user.payload()
-        member = value.payload(with_permissions=True)
+        in_channel = value.permissions_in(channel) if channel.guild is value.guild else 0
+        member = value.payload(permissions=in_channel)
         del member["user"]
         resolved.setdefault("members", {})[str(value.id)] = member
         return str(value.id)
@@ -257,7 +280,8 @@ def _resolve(
         resolved.setdefault("roles", {})[str(value.id)] = value.payload()
         return str(value.id)
     if isinstance(value, Channel):
-        entry = value.payload() | {"permissions": str(1 << 10)}
+        seen = actor.permissions_in(value) if actor and value.guild is actor.guild else 0
+        entry = value.payload() | {"permissions": str(seen)}
         resolved.setdefault("channels", {})[str(value.id)] = entry
         return str(value.id)
     if isinstance(value, Upload):
@@ -271,6 +295,12 @@ def _resolve(
     return str(int(value))
 
 
+def _invoker(actor: Member | User | None, channel: Channel) -> Member | None:
+    if actor is None or channel.guild is None:
+        return None
+    return channel.guild.member(actor.id)
+
+
 def convert_options(
     fake: FakeDiscord,
     channel: Channel,
@@ -279,7 +309,10 @@ def convert_options(
     resolved: dict[str, dict[str, Any]],
     *,
     focused: str | None = None,
+    actor: Member | User | None = None,
 ) -> list[dict[str, Any]]:
+    """Typed option values; `actor` (who invokes) sets the permissions of resolved channels."""
+    invoker = _invoker(actor, channel)
     by_name = {o["name"]: o for o in schema}
     unknown = set(values) - set(by_name)
     if unknown:
@@ -303,7 +336,7 @@ def convert_options(
         elif kind == 5:
             value = bool(value)
         else:
-            value = _resolve(fake, channel, value, resolved)
+            value = _resolve(fake, channel, value, resolved, invoker)
         if kind in (3, 4, 10) and not by_name[name].get("autocomplete") and focused is None:
             _check_bounds(by_name[name], value)
         options.append({"name": name, "type": kind, "value": value})

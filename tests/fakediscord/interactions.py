@@ -3,7 +3,10 @@
 - the first callback must arrive within Rules.response_deadline (404 / 10062), only once (40060);
 - the token then works for Rules.token_lifetime (afterwards 401 / 50027); a token whose
   interaction was never acknowledged is 404 / 10015;
-- the first followup after a "thinking" defer replaces the loading message, as on Discord.
+- the first followup after a "thinking" defer replaces the loading message, as on Discord;
+- these routes need no permission in the channel and keep working after the bot was removed
+  from the guild (until the token expires): the interaction's webhook belongs to the
+  application, not to the bot's membership.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Bot-token REST routes: log-in, command sync, channel messages, DMs, members.
 
+Channel routes check the bot's permissions in THAT channel (Rules.enforce_permissions) and
+its membership of the guild (Rules.enforce_guild_membership), as Discord does.
+
 Interaction callbacks and interaction-token webhooks live in interactions.py.
 """
 
@@ -10,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from .compose import apply_edit, check_upload, new_message
 from .message import EPHEMERAL, Message
-from .model import MIB, Channel
+from .model import Channel, Guild
 from .router import Reply, Req, route
 from .rules import (
     DiscordError,
     cannot_dm,
     missing_access,
+    missing_permissions,
     not_author,
     old_message_edit,
     unknown_channel,
@@ -27,16 +31,54 @@ from .validate import validate_commands
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-DM_UPLOAD_LIMIT = 10 * MIB
-SEND = (1 << 10) | (1 << 11)  # view channel, send messages
+ADD_REACTIONS = 1 << 6
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+MANAGE_MESSAGES = 1 << 13
 ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
+
+
+def bot_permissions(fake: FakeDiscord, channel: Channel) -> int | None:
+    """The bot's permissions in a guild channel (its roles, then the channel's overwrites);
+    None where they are not checked (DMs, or Rules.enforce_permissions off)."""
+    if channel.guild is None or not fake.rules.enforce_permissions:
+        return None
+    return channel.guild.bot_member.permissions_in(channel)
+
+
+def require(fake: FakeDiscord, channel: Channel, needed: int) -> None:
+    """403 / 50013 unless the bot has every bit of `needed` in the channel."""
+    perms = bot_permissions(fake, channel)
+    if perms is not None and perms & needed != needed:
+        raise missing_permissions()
+
+
+def check_member_of(fake: FakeDiscord, guild: Guild) -> None:
+    """A guild the bot was removed from: 403 / 50001, as for any guild the bot is not in."""
+    if fake.rules.enforce_guild_membership and not guild.bot_present:
+        raise missing_access()
 
 
 def channel_of(fake: FakeDiscord, req: Req) -> Channel:
+    """The channel of a bot-token route: it exists, and the bot is in its guild and sees it."""
     channel = fake.world.channels.get(req.id("channel_id"))
     if channel is None or channel.deleted:
         raise unknown_channel()
+    if channel.guild is not None:
+        check_member_of(fake, channel.guild)
+        perms = bot_permissions(fake, channel)
+        if perms is not None and not perms & VIEW_CHANNEL:
+            raise missing_access()
     return channel
+
+
+def guild_of(fake: FakeDiscord, req: Req) -> Guild:
+    guild = fake.world.guild(req.id("guild_id"))
+    if guild is None:
+        raise DiscordError(404, 10004, "Unknown Guild")
+    check_member_of(fake, guild)
+    return guild
 
 
 def channel_message(fake: FakeDiscord, channel: Channel, message_id: int) -> Message:
@@ -96,10 +138,11 @@ def _scope(fake: FakeDiscord, req: Req) -> int | None:
         raise DiscordError(403, 50001, "Missing Access")
     if "guild_id" not in req.params:
         return None
-    guild_id = req.id("guild_id")
-    if not any(g.id == guild_id for g in fake.world.guilds):
+    guild = fake.world.guild(req.id("guild_id"))
+    if guild is None:
         raise missing_access()
-    return guild_id
+    check_member_of(fake, guild)
+    return guild.id
 
 
 def _store(
@@ -206,12 +249,9 @@ async def create_message(fake: FakeDiscord, req: Req) -> Reply:
         assert channel.recipient is not None
         if not channel.recipient.accepts_dms:
             raise cannot_dm()
-        limit = DM_UPLOAD_LIMIT
+        limit = fake.rules.dm_upload_limit
     else:
-        perms = channel.guild.bot_member.resolved_permissions()
-        needed = SEND | (ATTACH_FILES if req.files else 0)
-        if perms & needed != needed:
-            raise DiscordError(403, 50013, "Missing Permissions")
+        require(fake, channel, SEND_MESSAGES | (ATTACH_FILES if req.files else 0))
         limit = channel.guild.upload_limit
     check_upload(req.files, limit, fake.rules)
     body = dict(req.body)
@@ -224,6 +264,9 @@ async def create_message(fake: FakeDiscord, req: Req) -> Reply:
 @route("GET", "/channels/{channel_id}/messages")
 async def history(fake: FakeDiscord, req: Req) -> Reply:
     channel = channel_of(fake, req)
+    perms = bot_permissions(fake, channel)
+    if perms is not None and not perms & READ_MESSAGE_HISTORY:
+        return Reply(body=[])  # Discord: no messages at all without Read Message History
     limit = max(1, min(100, int(req.query.get("limit", 50))))
     found = [
         m for m in fake.world.channel_messages(channel) if not m.deleted and not m.flags & EPHEMERAL
@@ -238,7 +281,11 @@ async def history(fake: FakeDiscord, req: Req) -> Reply:
 
 @route("GET", "/channels/{channel_id}/messages/{message_id}")
 async def get_message(fake: FakeDiscord, req: Req) -> Reply:
-    message = channel_message(fake, channel_of(fake, req), req.id("message_id"))
+    channel = channel_of(fake, req)
+    perms = bot_permissions(fake, channel)
+    if perms is not None and not perms & READ_MESSAGE_HISTORY:
+        raise missing_access()
+    message = channel_message(fake, channel, req.id("message_id"))
     return Reply(body=fake.world.message_payload(message))
 
 
@@ -251,7 +298,7 @@ async def edit_message(fake: FakeDiscord, req: Req) -> Reply:
     rules = fake.rules
     if rules.enforce_edit_age and time.monotonic() - message.born > rules.edit_age_limit:
         raise old_message_edit()
-    limit = channel.guild.upload_limit if channel.guild else DM_UPLOAD_LIMIT
+    limit = channel.guild.upload_limit if channel.guild else rules.dm_upload_limit
     check_upload(req.files, limit, rules)
     apply_edit(fake.world, message, req.body, req.files, rules)
     return Reply(body=fake.world.message_payload(message))
@@ -259,7 +306,10 @@ async def edit_message(fake: FakeDiscord, req: Req) -> Reply:
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}")
 async def delete_message(fake: FakeDiscord, req: Req) -> Reply:
-    message = channel_message(fake, channel_of(fake, req), req.id("message_id"))
+    channel = channel_of(fake, req)
+    message = channel_message(fake, channel, req.id("message_id"))
+    if message.author is not fake.world.bot_user:
+        require(fake, channel, MANAGE_MESSAGES)  # others' messages need Manage Messages
     fake.world.delete_message(message)
     return Reply(204)
 
@@ -267,9 +317,12 @@ async def delete_message(fake: FakeDiscord, req: Req) -> Reply:
 @route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
 async def own_reaction(fake: FakeDiscord, req: Req) -> Reply:
-    message = channel_message(fake, channel_of(fake, req), req.id("message_id"))
+    channel = channel_of(fake, req)
+    message = channel_message(fake, channel, req.id("message_id"))
     who = message.reactions.setdefault(req.params["emoji"], set())
     if req.method == "PUT":
+        # Read Message History, and Add Reactions unless someone already reacted so.
+        require(fake, channel, READ_MESSAGE_HISTORY | (0 if who else ADD_REACTIONS))
         who.add(fake.world.bot_user.id)
     else:
         who.discard(fake.world.bot_user.id)
@@ -290,9 +343,7 @@ async def open_dm(fake: FakeDiscord, req: Req) -> Reply:
 
 @route("GET", "/guilds/{guild_id}")
 async def get_guild(fake: FakeDiscord, req: Req) -> Reply:
-    guild = next((g for g in fake.world.guilds if g.id == req.id("guild_id")), None)
-    if guild is None:
-        raise DiscordError(404, 10004, "Unknown Guild")
+    guild = guild_of(fake, req)
     payload = guild.payload()
     for key in ("members", "channels", "threads", "presences", "voice_states"):
         payload.pop(key)
@@ -301,17 +352,13 @@ async def get_guild(fake: FakeDiscord, req: Req) -> Reply:
 
 @route("GET", "/guilds/{guild_id}/channels")
 async def get_guild_channels(fake: FakeDiscord, req: Req) -> Reply:
-    guild = next((g for g in fake.world.guilds if g.id == req.id("guild_id")), None)
-    if guild is None:
-        raise DiscordError(404, 10004, "Unknown Guild")
+    guild = guild_of(fake, req)
     return Reply(body=[c.payload() for c in guild.channels if not c.deleted])
 
 
 @route("GET", "/guilds/{guild_id}/members/{user_id}")
 async def get_member(fake: FakeDiscord, req: Req) -> Reply:
-    guild = next((g for g in fake.world.guilds if g.id == req.id("guild_id")), None)
-    if guild is None:
-        raise DiscordError(404, 10004, "Unknown Guild")
+    guild = guild_of(fake, req)
     member = guild.member(req.id("user_id"))
     if member is None:
         raise DiscordError(404, 10007, "Unknown Member")

@@ -37,8 +37,17 @@ class Rules:
     enforce_global_limit: bool = True
     global_limit: int = 50
     global_window: float = 1.0
-    # Attachments larger than the guild's (or the interaction's) limit -> 413 / 40005.
+    # Attachments larger than the guild's (or the interaction's) limit -> 413 / 40005. In DMs
+    # the limit is Discord's default whatever the boost level of any server (bots have no Nitro).
     enforce_upload_limit: bool = True
+    dm_upload_limit: int = 10 * 1024 * 1024
+    # Bot-token channel routes check the bot's permissions IN that channel (roles, then the
+    # channel's overwrites): no View Channel -> 403 / 50001; no Send Messages, Attach Files,
+    # Add Reactions, or Manage Messages (deleting others' messages) -> 403 / 50013.
+    enforce_permissions: bool = True
+    # A guild the bot was removed from (FakeDiscord.remove_bot): its bot-token channel,
+    # message, guild and guild-command routes answer 403 / 50001 "Missing Access".
+    enforce_guild_membership: bool = True
     # Bot-token edits of messages older than this (fake clock) -> 400 / 30046.
     enforce_edit_age: bool = True
     edit_age_limit: float = 3600.0
@@ -113,6 +122,10 @@ def old_message_edit() -> DiscordError:
 
 def missing_access() -> DiscordError:
     return DiscordError(403, 50001, "Missing Access")
+
+
+def missing_permissions() -> DiscordError:
+    return DiscordError(403, 50013, "Missing Permissions")
 
 
 def not_author() -> DiscordError:

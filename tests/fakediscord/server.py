@@ -38,7 +38,15 @@ from .hands import (
     new_record,
 )
 from .message import Message
-from .model import DEFAULT_BOT_PERMISSIONS, MIB, Channel, Guild, Member, User
+from .model import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_MEMBER_PERMISSIONS,
+    MIB,
+    Channel,
+    Guild,
+    Member,
+    User,
+)
 from .ratelimit import RateLimiter
 from .router import API_PREFIX, FAKE_KEY, Call, api_handler
 from .rules import Rules
@@ -152,9 +160,23 @@ class FakeDiscord:
         *,
         locale: str = "en-US",
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        everyone_permissions: int = DEFAULT_MEMBER_PERMISSIONS,
     ) -> Guild:
-        """A guild the bot is in (announced with GUILD_CREATE if a client is connected)."""
-        return self.world.add_guild(name, upload_limit, locale, bot_permissions)
+        """A guild the bot is in (announced with GUILD_CREATE if a client is connected).
+
+        `bot_permissions` go to the bot's managed role, `everyone_permissions` to @everyone
+        (which the bot has too, as every member)."""
+        return self.world.add_guild(
+            name, upload_limit, locale, bot_permissions, everyone_permissions
+        )
+
+    def remove_bot(self, guild: Guild) -> None:
+        """Kick the bot from `guild` (see Guild.remove_bot)."""
+        guild.remove_bot()
+
+    def add_bot(self, guild: Guild) -> None:
+        """Invite the bot back into `guild` (see Guild.add_bot)."""
+        guild.add_bot()
 
     def dm_channel(self, who: Member | User) -> Channel:
         return self.world.dm_channel(who.user if isinstance(who, Member) else who)
@@ -202,7 +224,7 @@ class FakeDiscord:
         if raw_options is not None:
             leaf = raw_options
         else:
-            leaf = convert_options(self, channel, schema, options or {}, resolved)
+            leaf = convert_options(self, channel, schema, options or {}, resolved, actor=member)
         data: dict[str, Any] = {
             "id": stored["id"],
             "name": stored["name"],
@@ -231,7 +253,7 @@ class FakeDiscord:
         stored = self.world.find_command(command, channel.guild)
         ensure_usable(stored, member, channel)
         path, schema = leaf_schema(stored, subcommand)
-        leaf = convert_options(self, channel, schema, options, {}, focused=focused)
+        leaf = convert_options(self, channel, schema, options, {}, focused=focused, actor=member)
         data: dict[str, Any] = {
             "id": stored["id"],
             "name": stored["name"],

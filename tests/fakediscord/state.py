@@ -111,8 +111,18 @@ class World:
 
     def announce(self, event: str, data: dict[str, Any], *, intent: int | None = None) -> None:
         self.changed()
+        guild_id = data.get("guild_id")
+        if guild_id is not None and not self.bot_in(int(guild_id)):
+            return  # a guild the bot was removed from sends it nothing
         if self.announcer is not None:
             self.announcer(event, data, intent)
+
+    def guild(self, guild_id: int) -> Guild | None:
+        return next((g for g in self.guilds if g.id == guild_id), None)
+
+    def bot_in(self, guild_id: int) -> bool:
+        guild = self.guild(guild_id)
+        return guild is not None and guild.bot_present
 
     async def wait_for(self, predicate: Callable[[], T | None], timeout: float) -> T:
         loop = asyncio.get_running_loop()
@@ -144,15 +154,16 @@ class World:
         upload_limit: int,
         locale: str,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        everyone_permissions: int = DEFAULT_MEMBER_PERMISSIONS,
     ) -> Guild:
         guild = Guild(self.new_id(), name, upload_limit, locale, self)
         # @everyone shares the guild's id, as on Discord.
-        guild.everyone = Role(guild.id, guild, "@everyone", DEFAULT_MEMBER_PERMISSIONS)
+        guild.everyone = Role(guild.id, guild, "@everyone", everyone_permissions)
         guild.bot_role = Role(
             self.new_id(), guild, self.bot_user.name, bot_permissions, 1, True, self.bot_user.id
         )
         guild.roles.append(guild.bot_role)
-        guild.bot_member = Member(self.bot_user, guild, 0, [guild.bot_role], time.time())
+        guild.bot_member = Member(self.bot_user, guild, [guild.bot_role], time.time())
         self.guilds.append(guild)
         self.announce("GUILD_CREATE", guild.payload(), intent=1 << 0)
         return guild
