@@ -19,6 +19,7 @@ import discord
 import yarl
 
 from bot.config import ConfigError, Settings
+from bot.logs import install_redaction
 from bot.services import build_services
 from db.database import Database
 
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             level="WARNING" if quiet else settings.log_level,
             format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         )
+        # Error logs can carry URLs with interaction tokens, or the configured tokens themselves.
+        install_redaction(settings.discord_token, settings.runcomfy_api_token)
         # discord.py's DEBUG output contains interaction tokens (gateway payloads, webhook
         # URLs), which let anyone post as the bot for 15 minutes: never below INFO.
         logging.getLogger("discord").setLevel(max(logging.INFO, logging.root.level))
@@ -118,8 +121,9 @@ async def run_bot(
                 stopper = asyncio.create_task(stop.wait(), name="stop")
                 done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 log.info("shutting down: finishing in-flight submits, saving state")
-                # Long enough for a submit that is on the wire to get its answer.
-                await services.jobs.shutdown(grace=settings.http_timeout + 5)
+                # Within Docker's stop timeout; a submit still unanswered then is refunded at the
+                # next start (never resent), an upload in progress is finished first.
+                await services.jobs.shutdown(grace=settings.shutdown_grace)
                 stopper.cancel()
                 await bot.close()
                 if runner in done:

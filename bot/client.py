@@ -16,6 +16,8 @@ from bot.core.errors import UserFacingError
 from bot.runcomfy import RunComfyError
 from bot.services import Services
 from bot.ui.buttons import CancelButton
+from bot.ui.checks import moderator_rights, reply_ephemeral
+from bot.ui.joblists import PageButton
 from bot.ui.sink import CardUpdater, DiscordSink
 from db.jobs import Job
 
@@ -40,11 +42,17 @@ class SeedanceBot(commands.Bot):
         self.tree.error(self.on_app_command_error)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CancelButton)
+        self.add_dynamic_items(CancelButton, PageButton)
         for name in COGS:
             await self.load_extension(name)
         await self.sync_commands()
         await self.services.jobs.resume_all(self.sink_for)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        for channel in guild.channels:
+            self.cards.refused(channel.id, None)  # every write there would now be a 403
+        for job in await self.services.jobs.guild_removed(guild.id):
+            await self.cards.settle(job)  # through the token while it lasts; else nothing
 
     def sink_for(self, job: Job) -> DiscordSink:
         return DiscordSink(self, self.cards)
@@ -75,10 +83,18 @@ class SeedanceBot(commands.Bot):
     ) -> None:
         """The Cancel button and /jobs cancel both end here."""
         await interaction.response.defer(ephemeral=True, thinking=True)
+        jobs = self.services.jobs
         try:
-            moderator = await is_moderator(self, interaction)
-            result = await self.services.jobs.cancel(
-                job_id, interaction.user.id, moderator=moderator
+            # A forged custom_id may name another server's job: it is as unknown as a missing one.
+            assert interaction.guild_id is not None
+            job = await jobs.job_in_guild(job_id, interaction.guild_id)
+            rights = await moderator_rights(self.services, interaction)
+            result = await jobs.cancel(
+                job_id,
+                interaction.user.id,
+                guild_id=interaction.guild_id,
+                moderator=rights.over(job.channel_id),
+                reason=reason,
             )
         except UserFacingError as exc:
             await interaction.followup.send(exc.message, ephemeral=True)
@@ -89,12 +105,14 @@ class SeedanceBot(commands.Bot):
                 ephemeral=True,
             )
             return
-        if not result.cancelled:
-            await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
-            return
-        await self.cards.settle(result.job)
-        await interaction.followup.send(f"Job #{job_id}: {result.reason}", ephemeral=True)
-        if result.job.user_id != interaction.user.id:
+        if result.cancelled:
+            await self.cards.settle(result.job)
+        await interaction.followup.send(
+            f"Job #{job_id}: {result.reason}",
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        if result.cancelled and result.job.user_id != interaction.user.id:
             await self._log_moderation(result.job, interaction.user.id, reason)
 
     async def _log_moderation(self, job: Job, actor_id: int, reason: str | None) -> None:
@@ -145,33 +163,3 @@ class SeedanceBot(commands.Bot):
                 f"give a server admin this code: `{code}`."
             )
         await reply_ephemeral(interaction, text)
-
-
-def require_permission(interaction: discord.Interaction[Any], name: str) -> bool:
-    """Check a permission in the bot itself: a server can open a command to anyone in its
-    Integrations settings, whatever its default permissions say."""
-    if not getattr(interaction.permissions, name):
-        raise app_commands.MissingPermissions([name])
-    return True
-
-
-async def is_moderator(bot: SeedanceBot, interaction: discord.Interaction[Any]) -> bool:
-    """Manage Messages in the channel, or the server's video moderator role."""
-    if interaction.permissions.manage_messages:
-        return True
-    if interaction.guild_id is None:
-        return False
-    role_id = (await bot.services.quotas.policy.get(interaction.guild_id)).moderator_role_id
-    roles = getattr(interaction.user, "roles", [])
-    return role_id is not None and any(r.id == role_id for r in roles)
-
-
-async def reply_ephemeral(interaction: discord.Interaction[Any], text: str) -> None:
-    mentions = discord.AllowedMentions.none()
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
-    except discord.HTTPException:
-        log.warning("could not tell a member about an error (interaction %s)", interaction.id)

@@ -17,6 +17,8 @@ from dotenv import find_dotenv, load_dotenv
 T = TypeVar("T")
 
 DEFAULT_RUNCOMFY_BASE_URL = "https://model-api.runcomfy.net"
+# Where RunComfy serves files, as its own CLI allows; the API host itself is always allowed too.
+DEFAULT_DOWNLOAD_HOSTS: tuple[str, ...] = ("*.runcomfy.net", "*.runcomfy.com")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -56,6 +58,7 @@ class Settings:
     discord_token: Secret | None = None
     runcomfy_api_token: Secret | None = None
     runcomfy_base_url: str = DEFAULT_RUNCOMFY_BASE_URL
+    runcomfy_download_hosts: tuple[str, ...] = DEFAULT_DOWNLOAD_HOSTS
     database_path: Path = Path("data/seedance.db")
     discord_guild_ids: tuple[int, ...] = ()
     quota_credits_per_day: int = 60
@@ -68,6 +71,7 @@ class Settings:
     http_timeout: float = 30.0
     job_timeout: float = 1800.0
     card_edit_interval: float = 5.0
+    shutdown_grace: float = 8.0
     # Only for tests and local tooling: point discord.py at a Discord-compatible server.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -84,6 +88,9 @@ class Settings:
             discord_token=r.get("DISCORD_TOKEN", _secret, None),
             runcomfy_api_token=r.get("RUNCOMFY_API_TOKEN", _secret, None),
             runcomfy_base_url=r.get("RUNCOMFY_BASE_URL", _url, DEFAULT_RUNCOMFY_BASE_URL),
+            runcomfy_download_hosts=r.get(
+                "RUNCOMFY_DOWNLOAD_HOSTS", _host_patterns, DEFAULT_DOWNLOAD_HOSTS
+            ),
             database_path=r.get("DATABASE_PATH", Path, Path("data/seedance.db")),
             discord_guild_ids=r.get("DISCORD_GUILD_IDS", _id_list, ()),
             quota_credits_per_day=r.get("QUOTA_CREDITS_PER_DAY", _non_negative_int, 60),
@@ -96,6 +103,7 @@ class Settings:
             http_timeout=r.get("RUNCOMFY_HTTP_TIMEOUT", _positive_float, 30.0),
             job_timeout=r.get("JOB_TIMEOUT_SECONDS", _positive_float, 1800.0),
             card_edit_interval=r.get("CARD_EDIT_INTERVAL", _positive_float, 5.0),
+            shutdown_grace=r.get("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0),
             discord_api_base=r.get("DISCORD_API_BASE", _url, None),
             discord_gateway_url=r.get("DISCORD_GATEWAY_URL", _url, None),
         )
@@ -131,6 +139,16 @@ def _url(raw: str) -> str:
     if not raw.startswith(("http://", "https://", "ws://", "wss://")):
         raise ValueError("expected a URL starting with http:// or https://")
     return raw.rstrip("/")
+
+
+def _host_patterns(raw: str) -> tuple[str, ...]:
+    # Imported here: the client package imports this module, so a top-level import would cycle.
+    from bot.runcomfy.hosts import PATTERN_RULE, parse_patterns
+
+    patterns = parse_patterns(raw.split(","))
+    if not patterns:
+        raise ValueError(f"expected at least one of {PATTERN_RULE}")
+    return patterns
 
 
 def _id_list(raw: str) -> tuple[int, ...]:

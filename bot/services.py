@@ -32,6 +32,7 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
         base_url=settings.runcomfy_base_url,
         token=settings.runcomfy_api_token,
         timeout=settings.http_timeout,
+        download_hosts=settings.runcomfy_download_hosts,
     )
     quotas = QuotaService(
         QuotaPolicy(

@@ -7,14 +7,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.client import SeedanceBot, reply_ephemeral
+from bot.client import SeedanceBot
 from bot.core.errors import UserFacingError
+from bot.core.text import match_key
+from bot.ui.checks import reply_ephemeral
 from cogs.common import GuardedGroup
 
 
 def _clean(term: str) -> str:
-    """Stored as prompts are matched: casefolded, whitespace collapsed."""
-    return " ".join(term.casefold().split())
+    """Stored as prompts are matched: normalised (`Ｇｏｒｅ` is `gore`), casefolded, one space."""
+    return match_key(term)
 
 
 @app_commands.guild_only()

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 import discord
 from discord import app_commands
 
-from bot.client import SeedanceBot, require_permission
+from bot.client import SeedanceBot
+from bot.ui.checks import require_permission
 
 
 class GuardedGroup(app_commands.Group):

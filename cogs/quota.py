@@ -8,9 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SeedanceBot, is_moderator, reply_ephemeral
+from bot.client import SeedanceBot
 from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
+from bot.ui.checks import moderator_rights, reply_ephemeral
 from cogs.common import GuardedGroup
 
 
@@ -55,7 +56,8 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your vi
     ) -> None:
         assert interaction.guild_id is not None
         target = member or interaction.user
-        if target.id != interaction.user.id and not await is_moderator(self.bot, interaction):
+        rights = await moderator_rights(self.bot.services, interaction)
+        if target.id != interaction.user.id and not rights.server_wide:
             raise NotAllowed("Only moderators can look at another member's credits.")
         quotas = self.bot.services.quotas
         summary = await quotas.summary(interaction.guild_id, target.id, _role_ids(target))

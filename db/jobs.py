@@ -152,17 +152,26 @@ class JobRepo:
         )
         return [_job(r) for r in rows]
 
-    async def for_user(self, guild_id: int, user_id: int, limit: int = 10) -> list[Job]:
+    async def for_user(
+        self, guild_id: int, user_id: int, limit: int = 10, offset: int = 0
+    ) -> list[Job]:
         rows = await self._db.fetchall(
-            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
-            (guild_id, user_id, limit),
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ?"
+            " ORDER BY id DESC LIMIT ? OFFSET ?",
+            (guild_id, user_id, limit, offset),
         )
         return [_job(r) for r in rows]
 
-    async def open_in_guild(self, guild_id: int, limit: int = 25) -> list[Job]:
+    async def count_for_user(self, guild_id: int, user_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        return int(row[0]) if row else 0
+
+    async def open_in_guild(self, guild_id: int, limit: int | None = None) -> list[Job]:
         rows = await self._db.fetchall(
             f"SELECT * FROM jobs WHERE guild_id = ? AND status IN {_OPEN_SQL} ORDER BY id LIMIT ?",
-            (guild_id, limit),
+            (guild_id, -1 if limit is None else limit),
         )
         return [_job(r) for r in rows]
 

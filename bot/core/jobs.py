@@ -13,7 +13,7 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -32,6 +32,7 @@ from bot.runcomfy import (
     RunComfyError,
     SubmitUncertain,
     TooLarge,
+    UntrustedHost,
 )
 from db.jobs import CANCELLABLE_STATUSES, Job, JobRepo, Limits, NewJob, Refusal
 
@@ -39,10 +40,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOST_SUBMIT = (
-    "The connection to RunComfy dropped while this job was being sent, so it may or may not "
-    "have started. To make sure you are never charged twice it was not sent again. Your credits "
-    "were refunded: please run /video again."
+    "RunComfy did not confirm this job when it was sent, so it may or may not have started. "
+    "So that nobody pays twice it was not sent again, and your credits were refunded."
 )
+UNTRUSTED_VIDEO = (
+    "RunComfy's answer pointed to a file on an unexpected address, so the bot did not fetch or "
+    "post it. Your credits were refunded."
+)
+REFUNDED = " Your credits were refunded."
 TIMED_OUT = "RunComfy did not finish this video in time. Your credits were refunded."
 UNANSWERED = (
     "The bot restarted before it could answer this request, so it was not started. "
@@ -57,15 +62,25 @@ UNDELIVERABLE = (
     "the bot's permissions in this channel, and your DM settings). Your credits were refunded; "
     "the link is in /jobs show for a while."
 )
+REMOVED_FROM_SERVER = "The bot was removed from this server. Your credits were refunded."
 EXPIRED = "RunComfy no longer has this job (it expired). Your credits were refunded."
 STARTED_MEANWHILE = (
     "It has already started generating, so it can't be cancelled any more; "
     "it will be delivered as usual."
 )
+CRASHED = (
+    "Something went wrong on the bot's side while making this video, and it could not "
+    "recover. Your credits were refunded; please try again later."
+)
 DELIVERY_ATTEMPTS = 3
+RUNNER_ATTEMPTS = 4  # an unexpected error (disk, database, session) is retried this often
 NOT_FOUND_LIMIT = 3  # polls in a row answering "unknown request" before we believe it
 RETRY_AFTER_CAP = 60.0  # longest a poller waits on a rate limit before looking again
 TYPICAL_TTL = 30.0  # seconds a typical job duration is reused before it is read again
+
+
+class Undeliverable(Exception):
+    """Raised by a sink when no retry can help (the channel is gone and DMs are closed)."""
 
 
 class JobSink(Protocol):
@@ -97,6 +112,7 @@ class JobService:
         video_dir: Path,
         poll_interval: float = 3.0,
         job_timeout: float = 1800.0,
+        runner_backoff: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jobs = jobs
@@ -105,11 +121,13 @@ class JobService:
         self._video_dir = video_dir
         self._poll_interval = poll_interval
         self._job_timeout = job_timeout
+        self._runner_backoff = runner_backoff
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[asyncio.Future[Any]] = set()
         self._wakeups: dict[int, asyncio.Event] = {}
         self._cancelling: set[int] = set()
+        self._cancel_locks = _KeyedLocks()
         self._typical: dict[tuple[str, str], asyncio.Future[tuple[float, float | None]]] = {}
         self.accepting = True
 
@@ -171,6 +189,17 @@ class JobService:
             f"{reset}. Nothing was charged."
         )
 
+    async def history(
+        self, guild_id: int, user_id: int, *, offset: int, limit: int
+    ) -> tuple[list[Job], int]:
+        """A member's jobs in a server, newest first, and how many there are in all."""
+        jobs = await self.jobs.for_user(guild_id, user_id, limit, offset)
+        return jobs, await self.jobs.count_for_user(guild_id, user_id)
+
+    async def open_in_guild(self, guild_id: int) -> list[Job]:
+        """Every queued or running job of a server, oldest first."""
+        return await self.jobs.open_in_guild(guild_id)
+
     # --- running -------------------------------------------------------------------------------
 
     def start(
@@ -189,6 +218,9 @@ class JobService:
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
         """Pick up every unfinished job from the table (after a restart)."""
+        # Videos left by uploads cut off at the last stop: each job downloads its own again.
+        for stale in await asyncio.to_thread(lambda: list(self._video_dir.glob("job-*.mp4"))):
+            _remove(stale)
         resumed = 0
         for job in await self.jobs.open_jobs():
             if job.status == "accepted" and job.card_message_id is None:
@@ -223,14 +255,32 @@ class JobService:
     async def _run_logged(
         self, job: Job, sink: JobSink, after: Callable[[], Awaitable[object]] | None = None
     ) -> None:
+        if after is not None:
+            await after()
+        for attempt in range(1, RUNNER_ATTEMPTS + 1):
+            try:
+                await self.run(job if attempt == 1 else await self._reload(job), sink)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Not a provider error (those end the job inside `run`): a full disk, a
+                # database error, a closed session. The row says where to carry on from.
+                log.exception("job %d: runner crashed (attempt %d)", job.id, attempt)
+            if attempt < RUNNER_ATTEMPTS:
+                await asyncio.sleep(self._runner_backoff * 2 ** (attempt - 1))
+        await self._give_up(job, sink)
+
+    async def _give_up(self, job: Job, sink: JobSink) -> None:
+        """No job stays open without a runner: refund it and say so on its card."""
         try:
-            if after is not None:
-                await after()
-            await self.run(job, sink)
-        except asyncio.CancelledError:
-            raise
+            closed = await self.jobs.mark_failed(job.id, CRASHED)
         except Exception:
-            log.exception("job %d: runner crashed; it resumes at the next start", job.id)
+            log.exception("job %d: could not be closed; it resumes at the next start", job.id)
+            return
+        log.error("job %d: failed after %d runner crashes; refunded", job.id, RUNNER_ATTEMPTS)
+        if closed is not None:
+            await _quietly(sink.finished(closed), job.id, "finished")
 
     async def run(self, job: Job, sink: JobSink) -> None:
         """Drive one job from whatever state its row is in to a final state."""
@@ -273,9 +323,13 @@ class JobService:
             log.warning("job %d: submit answer lost; not resending", job.id)
             await self.jobs.mark_failed(job.id, LOST_SUBMIT)
             return
+        except AuthError as exc:
+            log.error("job %d: %s", job.id, exc)  # the operator's to fix; the text is scrubbed
+            await self.jobs.mark_failed(job.id, exc.user_message)  # it says nothing was charged
+            return
         except RunComfyError as exc:
             log.warning("job %d: submit refused: %s", job.id, type(exc).__name__)
-            await self.jobs.mark_failed(job.id, f"{exc.user_message} Your credits were refunded.")
+            await self.jobs.mark_failed(job.id, exc.user_message + REFUNDED)
             return
         await self.jobs.mark_submitted(job.id, submission.request_id)
         log.info("job %d submitted as %s", job.id, submission.request_id)
@@ -305,7 +359,8 @@ class JobService:
                         return await self._fail(job, EXPIRED)
                     result = None
                 except (AuthError, InsufficientCredits) as exc:
-                    return await self._fail(job, f"{exc.user_message} Your credits were refunded.")
+                    log.error("job %d: %s", job.id, exc)
+                    return await self._fail(job, exc.user_message + REFUNDED)
                 except RunComfyError as exc:
                     # Already retried with backoff inside the client: keep trying until timeout,
                     # waiting as long as a rate limit asks.
@@ -362,35 +417,57 @@ class JobService:
 
     async def _deliver(self, job: Job, sink: JobSink) -> Job:
         assert job.video_url is not None
-        self._video_dir.mkdir(parents=True, exist_ok=True)
         path = self._video_dir / f"job-{job.id}-{uuid.uuid4().hex[:8]}.mp4"
         try:
-            video: Path | None = path
-            too_large = False
-            try:
-                await self._runcomfy.download(job.video_url, path, max_bytes=job.upload_limit)
-            except TooLarge:
-                video, too_large = None, True  # the sink links to it instead
-            except NotFound:
-                return await self._fail(job, VIDEO_GONE)
-            except RunComfyError as exc:
-                log.warning("job %d: download failed (%s)", job.id, type(exc).__name__)
-                video = None
-            return await self._critical(self._hand_over(job, sink, video, too_large))
-        finally:
-            path.unlink(missing_ok=True)
+            video, too_large = await self._fetch(job, job.video_url, path)
+        except NotFound:
+            _remove(path)
+            return await self._fail(job, VIDEO_GONE)
+        except UntrustedHost as exc:
+            _remove(path)
+            log.warning("job %d: %s", job.id, exc)  # the host only, never the signed URL
+            return await self._fail(job, UNTRUSTED_VIDEO)
+        except BaseException:
+            _remove(path)
+            raise
+        # The file is removed by the hand-over itself: a shutdown that stops waiting for it
+        # must not pull the file from under an upload still in progress.
+        return await self._critical(self._hand_over(job, sink, video, too_large, path))
 
-    async def _hand_over(self, job: Job, sink: JobSink, video: Path | None, too_large: bool) -> Job:
-        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
-            try:
-                message_id = await sink.deliver(job, video, too_large=too_large)
-                break
-            except Exception:
-                log.exception("job %d: delivery attempt %d failed", job.id, attempt)
-                if attempt == DELIVERY_ATTEMPTS:
-                    # Not silently stuck: the member is refunded and told on the card.
+    async def _fetch(self, job: Job, url: str, path: Path) -> tuple[Path | None, bool]:
+        """Download the video; (None, True) when too large to attach, (None, False) when it
+        could not be fetched (the sink links to it instead)."""
+        await asyncio.to_thread(self._video_dir.mkdir, parents=True, exist_ok=True)
+        try:
+            await self._runcomfy.download(url, path, max_bytes=job.upload_limit)
+        except TooLarge:
+            return None, True
+        except (NotFound, UntrustedHost):
+            raise
+        except RunComfyError as exc:
+            log.warning("job %d: download failed (%s)", job.id, type(exc).__name__)
+            return None, False
+        return path, False
+
+    async def _hand_over(
+        self, job: Job, sink: JobSink, video: Path | None, too_large: bool, path: Path
+    ) -> Job:
+        try:
+            for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+                try:
+                    message_id = await sink.deliver(job, video, too_large=too_large)
+                    break
+                except Undeliverable as exc:
+                    log.warning("job %d: undeliverable (%s)", job.id, exc)
                     return await self._fail(job, UNDELIVERABLE)
-                await asyncio.sleep(2.0 * attempt)
+                except Exception:
+                    log.exception("job %d: delivery attempt %d failed", job.id, attempt)
+                    if attempt == DELIVERY_ATTEMPTS:
+                        # Not silently stuck: the member is refunded and told on the card.
+                        return await self._fail(job, UNDELIVERABLE)
+                    await asyncio.sleep(2.0 * attempt)
+        finally:
+            _remove(path)
         await self.jobs.mark_delivered(job.id, message_id)
         log.info("job %d delivered", job.id)
         return await self._reload(job)
@@ -408,23 +485,42 @@ class JobService:
 
     # --- cancel, eta -----------------------------------------------------------------------------
 
-    async def cancel(
-        self, job_id: int, actor_id: int, *, moderator: bool, reason: str | None = None
-    ) -> CancelResult:
-        """Cancel a job not yet running, as its owner or a moderator; refunds the owner."""
+    async def job_in_guild(self, job_id: int, guild_id: int) -> Job:
+        """A job of this server; another server's job is as unknown as a missing one."""
         job = await self.jobs.get(job_id)
-        if job is None:
+        if job is None or job.guild_id != guild_id:
             raise JobNotFound(job_id)
-        if job.user_id != actor_id and not moderator:
-            raise NotAllowed(
-                "Only the member who asked for this video, or a moderator, can cancel it."
-            )
-        if job.status not in CANCELLABLE_STATUSES and job.status != "submitting":
-            return CancelResult(job, False, _not_cancellable(job))
+        return job
+
+    async def cancel(
+        self,
+        job_id: int,
+        actor_id: int,
+        *,
+        guild_id: int,
+        moderator: bool,
+        reason: str | None = None,
+    ) -> CancelResult:
+        """Cancel a job not yet running, as its owner or a moderator; refunds the owner.
+
+        One cancel of a job at a time: a double click waits for the first and then reads
+        "already cancelled", instead of racing it at RunComfy.
+        """
+        async with self._cancel_locks.hold(job_id):
+            job = await self.job_in_guild(job_id, guild_id)
+            if job.user_id != actor_id and not moderator:
+                raise NotAllowed(
+                    "Only the member who asked for this video, or a moderator, can cancel it."
+                )
+            return await self._cancel(job, actor_id, reason)
+
+    async def _cancel(self, job: Job, actor_id: int, reason: str | None) -> CancelResult:
         if job.status == "submitting":
             return CancelResult(
                 job, False, "It is being sent to RunComfy right now; try again in a moment."
             )
+        if job.status not in CANCELLABLE_STATUSES:
+            return CancelResult(job, False, _not_cancellable(job))
         self._cancelling.add(job.id)
         try:
             if job.request_id is not None:
@@ -440,12 +536,33 @@ class JobService:
         if closed is None:
             fresh = await self._reload(job)
             if fresh.status in CANCELLABLE_STATUSES and fresh.status != job.status:
-                return await self.cancel(job_id, actor_id, moderator=moderator, reason=reason)
+                return await self._cancel(fresh, actor_id, reason)
             return CancelResult(fresh, False, _not_cancellable(fresh))
         if (event := self._wakeups.get(job.id)) is not None:
             event.set()  # the poller notices at once instead of at its next poll
         log.info("job %d cancelled by %d", job.id, actor_id)
         return CancelResult(closed, True, "Cancelled; the credits were refunded.")
+
+    async def guild_removed(self, guild_id: int) -> list[Job]:
+        """The bot left (or was removed from) a server: cancel and refund what has not started.
+
+        A job already generating is billed either way, so it runs on and is delivered by DM.
+        """
+        closed = []
+        for job in await self.jobs.open_in_guild(guild_id):
+            if job.status not in CANCELLABLE_STATUSES:
+                continue
+            try:
+                result = await self.cancel(
+                    job.id, 0, guild_id=guild_id, moderator=True, reason=REMOVED_FROM_SERVER
+                )
+            except RunComfyError as exc:
+                log.warning("job %d: cancel on leaving failed (%s)", job.id, type(exc).__name__)
+                continue
+            if result.cancelled:
+                closed.append(result.job)
+        log.info("left guild %d: %d job(s) cancelled", guild_id, len(closed))
+        return closed
 
     async def expected_at(self, job: Job) -> float | None:
         """When the video should be ready, from this bot's own history of similar jobs."""
@@ -482,6 +599,32 @@ def _not_cancellable(job: Job) -> str:
         "failed": "It has already ended (it failed and was refunded).",
         "cancelled": "It was already cancelled.",
     }.get(job.status, "It can't be cancelled now.")
+
+
+def _remove(path: Path) -> None:
+    # Synchronous on purpose (one quick syscall): it must also run while the task is cancelled.
+    path.unlink(missing_ok=True)
+
+
+class _KeyedLocks:
+    """One lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 async def _quietly(step: object, job_id: int, what: str) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.errors import QuotaRefused
 from bot.core.schema import VideoRequest
+from bot.core.text import match_key
 from db.jobs import Limits
 from db.policy import PolicyRepo
 
@@ -92,9 +93,11 @@ class QuotaService:
         rules = await self.policy.rules(guild_id)
         if user_id in rules.banned:
             raise QuotaRefused(BANNED)
-        text = " ".join(prompt.casefold().split())
-        for term in rules.blocked_terms:
-            if term.strip() and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
+        # Both sides through the same key: a prompt that skipped `validate` is still normalised,
+        # and so is a term stored before `/blocklist add` normalised what it stores.
+        text = match_key(prompt)
+        for term in map(match_key, rules.blocked_terms):
+            if term and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
                 raise QuotaRefused(BLOCKED)
 
     async def summary(

@@ -1,7 +1,9 @@
 """The model as data: options, enums, defaults and limits come from the shipped input schema.
 
 Nothing else in the project retypes an enum. `validate()` is the one gate between raw options
-(a slash command, the demo's argv, a modified Discord client) and what is sent to RunComfy.
+(a slash command, the demo's argv, a modified Discord client) and what is sent to RunComfy; it
+normalises every string option (`bot.core.text.normalize_text`), so what is screened is what is
+sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from bot.core.text import mostly_invisible, normalize_text
 
 SCHEMA_FILE = "seedance-1-0-pro-fast-t2v.input.json"
 PROMPT_FIELD = "text"
@@ -129,11 +133,18 @@ class ModelSpec:
     def _check_string(self, name: str, label: str, value: object) -> str | _Problem:
         if not isinstance(value, str):
             return _Problem(f"{label} must be text.")
-        text = value.strip()
-        if any(_is_forbidden_char(c) for c in text):
+        typed = value.strip()
+        if any(_is_forbidden_char(c) for c in typed):
             return _Problem(
                 f"{label} contains control or invalid characters; retype it as plain text."
             )
+        # What is screened, stored and sent is the normalised text; hidden characters would
+        # otherwise split a blocked word (see bot.core.text).
+        text = normalize_text(typed).strip()
+        # Judged on the typed text (what padding looks like) and on the result, so that
+        # validating a payload again gives the same answer.
+        if mostly_invisible(typed) or mostly_invisible(text):
+            return _Problem(f"{label} is mostly invisible characters; retype it as plain text.")
         limit = self.max_length(name)
         if limit is not None and len(text) > limit:
             return _Problem(

@@ -14,6 +14,7 @@ from bot.runcomfy.errors import (
     TooLarge,
     Unavailable,
     UnknownModel,
+    UntrustedHost,
 )
 from bot.runcomfy.models import CancelOutcome, JobResult, JobState, StatusReport, Submission
 
@@ -36,4 +37,5 @@ __all__ = [
     "TooLarge",
     "Unavailable",
     "UnknownModel",
+    "UntrustedHost",
 ]

@@ -4,7 +4,8 @@ Every API call passes through `_request()`, the one place that adds the token, s
 reads JSON, checks `error_code` (RunComfy sends some errors with HTTP 200), maps failures onto
 `errors.py` and retries what is safe to repeat. A submit has no idempotency key, so it is sent
 again only when it surely never arrived (could not connect) or RunComfy said 429/503; a submit
-whose answer was lost raises `SubmitUncertain` instead, since it may have created a billed job.
+whose answer was lost or unreadable raises `SubmitUncertain` instead, since it may have created a
+billed job. Downloads go only to allowed hosts (see `hosts.py`), redirects checked hop by hop.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ import logging
 import pathlib
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+from yarl import URL
 
-from bot.config import Secret
+from bot.config import DEFAULT_DOWNLOAD_HOSTS, Secret
 from bot.runcomfy import errors as e
+from bot.runcomfy.hosts import DOWNLOAD_SCHEMES, host_allowed, parse_patterns, shown_host, url_host
 from bot.runcomfy.models import (
     CancelOutcome,
     JobResult,
@@ -67,6 +70,14 @@ STATUS_ERRORS: dict[int, type[e.RunComfyError]] = {
 }
 CHUNK_BYTES = 64 * 1024
 EXPIRED_VIDEO = "The finished video could not be fetched any more; its link may have expired."
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+REDIRECT_LOOP = "The finished video's address kept redirecting, so the bot gave up fetching it."
+# A refused token after the submit: the job may exist, so "nothing was made" would not be true.
+AUTH_AFTER_SUBMIT = (
+    "The bot is misconfigured (its RunComfy token was refused), so it could not reach this job "
+    "on RunComfy. Tell a server admin."
+)
 
 _RETRY_LOG = "runcomfy %s %s failed (%s); attempt %d/%d, retrying in %.2fs"
 # Connection-level failures: the first group happens before a byte of the request is written.
@@ -86,7 +97,8 @@ class _Failure:
 class RunComfyClient:
     """Talks to RunComfy's model API over a borrowed `aiohttp.ClientSession`.
 
-    The session must not carry a default Authorization header: downloads go to third-party hosts.
+    The session must not carry a default Authorization header: downloads go to file hosts. Those
+    are `download_hosts` (patterns as in `hosts.py`) plus the host of `base_url`, always.
     """
 
     def __init__(
@@ -99,11 +111,15 @@ class RunComfyClient:
         max_attempts: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        download_hosts: Iterable[str] = DEFAULT_DOWNLOAD_HOSTS,
     ) -> None:
         if max_attempts < 1 or not timeout > 0:
             raise ValueError("max_attempts must be >= 1 and timeout > 0")
         self._session = session
         self._base_url = base_url.rstrip("/")
+        self._download_hosts = parse_patterns(download_hosts)
+        # The API's own host serves files too (the sandbox's videos, on 127.0.0.1 in tests).
+        self._api_host = url_host(URL(self._base_url))
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         # A video can take longer than `timeout` to arrive in full; bound the stalls instead.
@@ -126,12 +142,8 @@ class RunComfyClient:
         try:
             submission = parse_submission(body, self._base_url)
         except e.BadResponse as exc:
-            # RunComfy said yes but we cannot track the job: say so, and never send it again.
-            raise e.BadResponse(
-                f"submit {model_path}: {exc}",
-                user_message="RunComfy's answer could not be read, so the video may or may not "
-                "have started; it was not sent again to avoid paying twice.",
-            ) from None
+            # RunComfy said yes but we cannot track the job: it may exist and be billed.
+            raise e.SubmitUncertain(f"submit {model_path}: {exc}") from None
         log.debug("submitted %s as request %s", model_path, submission.request_id)
         return submission
 
@@ -154,11 +166,15 @@ class RunComfyClient:
         return outcome
 
     async def download(self, url: str, dest: pathlib.Path, *, max_bytes: int) -> int:
-        """Stream `url` into `dest` and return the bytes written; no token is sent."""
-        host = urlsplit(url).netloc  # signed query strings stay out of the logs
+        """Stream `url` into `dest` and return the bytes written; no token is sent.
+
+        `UntrustedHost` if the URL, or a redirect on the way, leaves the allowed hosts or http(s).
+        """
+        start = self._trusted(url, "download")
+        host = shown_host(start)  # signed query strings stay out of the logs
         try:
             for attempt in range(1, self._max_attempts + 1):
-                outcome = await self._download_once(url, dest, max_bytes)
+                outcome = await self._download_once(start, dest, max_bytes)
                 if isinstance(outcome, int):
                     log.info("downloaded %d bytes from %s", outcome, host)
                     return outcome
@@ -236,9 +252,7 @@ class RunComfyClient:
         body: dict[str, Any] = data if isinstance(data, dict) else {}
         code = error_code(body)
         if 200 <= status < 300 and code is None:
-            if not isinstance(data, dict):
-                return _Failure(e.BadResponse(f"{op} {route}: HTTP {status}, not JSON"), False)
-            return body
+            return body if isinstance(data, dict) else _unreadable(op, route, status)
         reason = self._scrub(provider_message(body) or "no reason given")
         message = f"{op} {route}: HTTP {status}" + (f" code {code}" if code else "") + f": {reason}"
         known = CODE_ERRORS.get(code) if code is not None else None
@@ -250,6 +264,8 @@ class RunComfyClient:
         cls = known or STATUS_ERRORS.get(status)
         if cls is None:
             cls = e.Unavailable if status >= 500 else e.BadResponse if status < 400 else None
+        if cls is e.AuthError:
+            return _Failure(self._auth_error(op, route, status, code, reason), retry=False)
         kwargs: dict[str, Any] = {"code": code, "http_status": status}
         if cls is e.InvalidInput:
             kwargs["details"] = [self._scrub(d) for d in validation_details(body)]
@@ -259,11 +275,40 @@ class RunComfyClient:
         retry = transient and (op != "submit" or status in SUBMIT_RETRY_STATUSES)
         return _Failure(error, retry, retry_after)
 
-    async def _download_once(self, url: str, dest: pathlib.Path, max_bytes: int) -> int | _Failure:
-        host = urlsplit(url).netloc
+    def _auth_error(
+        self, op: str, route: str, status: int, code: int | None, reason: str
+    ) -> e.AuthError:
+        # The operator's log line says what was refused and how; the token itself never appears.
+        how = f"HTTP {status}" + (f", code {code}" if code else "")
+        if self._token is None:
+            how += ", no token is set"
+        message = f"{op} {route}: RunComfy token was refused ({how}); check RUNCOMFY_API_TOKEN"
+        user_message = None if op == "submit" else AUTH_AFTER_SUBMIT
+        return e.AuthError(
+            f"{message}: {reason}", user_message=user_message, code=code, http_status=status
+        )
+
+    async def _download_once(self, url: URL, dest: pathlib.Path, max_bytes: int) -> int | _Failure:
+        """One attempt, from the first URL: up to MAX_REDIRECTS redirects, each hop checked."""
+        for _ in range(MAX_REDIRECTS + 1):
+            outcome = await self._fetch(url, dest, max_bytes)
+            if not isinstance(outcome, URL):
+                return outcome
+            url = outcome
+        message = f"download from {shown_host(url)}: more than {MAX_REDIRECTS} redirects"
+        return _Failure(e.BadResponse(message, user_message=REDIRECT_LOOP), retry=False)
+
+    async def _fetch(self, url: URL, dest: pathlib.Path, max_bytes: int) -> int | URL | _Failure:
+        """One request: the bytes written, the next hop of a redirect, or a failure."""
+        host = shown_host(url)
         try:
             self.requests_sent["download"] += 1
-            async with self._session.get(url, timeout=self._download_timeout) as resp:
+            # Redirects are followed by hand, so that every hop's host is checked first.
+            async with self._session.get(
+                url, timeout=self._download_timeout, allow_redirects=False
+            ) as resp:
+                if resp.status in REDIRECT_STATUSES:
+                    return self._next_hop(url, resp.status, resp.headers.get("Location"))
                 if not 200 <= resp.status < 300:
                     return _download_failure(host, resp.status, resp.headers.get("Retry-After"))
                 size = resp.content_length
@@ -278,6 +323,29 @@ class RunComfyClient:
             return _Failure(e.Unavailable(reason), retry=True)
         except aiohttp.ClientError as exc:
             return _Failure(e.Unavailable(f"download from {host}: {type(exc).__name__}"), False)
+
+    def _next_hop(self, url: URL, status: int, location: str | None) -> URL | _Failure:
+        if not location:
+            message = f"download from {shown_host(url)}: HTTP {status} without a Location"
+            return _Failure(e.BadResponse(message, http_status=status), retry=False)
+        target = self._trusted(location, f"redirect from {shown_host(url)}", base=url)
+        log.debug("download from %s redirected to %s", shown_host(url), shown_host(target))
+        return target
+
+    def _trusted(self, location: str, context: str, *, base: URL | None = None) -> URL:
+        """`location` as an absolute URL (relative to `base`) on an allowed host: UntrustedHost."""
+        try:
+            url = URL(location)
+            url = base.join(url) if base is not None else url
+            host = url_host(url)
+        except ValueError:  # includes bad IDNA names (UnicodeError)
+            raise e.UntrustedHost(f"{context} refused: not a valid URL") from None
+        if url.scheme not in DOWNLOAD_SCHEMES:
+            raise e.UntrustedHost(f"{context} refused: scheme {url.scheme[:20]!r} is not http(s)")
+        if not host or (host != self._api_host and not host_allowed(host, self._download_hosts)):
+            shown = shown_host(url)
+            raise e.UntrustedHost(f"{context} refused: {shown} is not in RUNCOMFY_DOWNLOAD_HOSTS")
+        return url
 
     def _scrub(self, text: str) -> str:
         # Provider text is echoed into exceptions and logs; it must never carry the token.
@@ -319,3 +387,11 @@ def _remove(path: pathlib.Path) -> None:
     # Synchronous on purpose (one quick syscall): it must run even while the task is cancelled.
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
+
+
+def _unreadable(op: str, route: str, status: int) -> _Failure:
+    message = f"{op} {route}: HTTP {status}, not a JSON object"
+    if op == "submit":
+        # A yes we cannot read is most likely a created, billed job: never send it again.
+        return _Failure(e.SubmitUncertain(message, http_status=status), retry=False)
+    return _Failure(e.BadResponse(message, http_status=status), retry=False)

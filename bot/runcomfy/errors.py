@@ -30,10 +30,14 @@ class RunComfyError(Exception):
 
 
 class AuthError(RunComfyError):
-    """The API token is missing, wrong, expired or revoked (400004, 401001, HTTP 401)."""
+    """The API token is missing, wrong, expired or revoked (400004, 401001, HTTP 401).
+
+    A refused token is refused before any work starts, so a submit made nothing and cost nothing.
+    """
 
     default_user_message = (
-        "The bot's RunComfy API token was rejected; a server admin needs to update it."
+        "The bot is misconfigured (its RunComfy token was refused), so nothing was made and "
+        "nothing was charged. Tell a server admin."
     )
 
 
@@ -123,6 +127,17 @@ class SubmitUncertain(RunComfyError):
     default_user_message = (
         "RunComfy did not confirm the job, so it may or may not have started; "
         "it was not sent again to avoid paying twice."
+    )
+
+
+class UntrustedHost(RunComfyError):
+    """A file URL, or a redirect on the way to it, left the allowed download hosts or http(s).
+
+    Fetching it could make the bot reach an internal address on an answer's say-so (SSRF).
+    """
+
+    default_user_message = (
+        "RunComfy's answer pointed to a file on an unexpected address, so the bot did not fetch it."
     )
 
 

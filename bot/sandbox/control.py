@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox import replies
-from bot.sandbox.state import SandboxConfig, SandboxState
+from bot.sandbox.state import AUTH_FAILURES, SandboxConfig, SandboxState
 from bot.sandbox.video import check_video_bytes
 
 
@@ -108,6 +108,11 @@ def _config_problem(name: str, value: object) -> str | None:
         return None if ok else "must be a non-empty string or null"
     if name == "paused":
         return None if isinstance(value, bool) else "must be true or false"
+    if name == "auth_failure":
+        return None if value in AUTH_FAILURES else f"must be one of {list(AUTH_FAILURES)}"
+    if name == "video_base_url":
+        ok = value is None or (isinstance(value, str) and value.startswith(("http://", "https://")))
+        return None if ok else "must be an http(s) URL or null"
     if name in ("queue_seconds", "run_seconds"):
         ok = number is not None and number >= 0
         return None if ok else "must be a number of seconds, at least 0"

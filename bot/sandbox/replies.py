@@ -79,7 +79,8 @@ def result_body(state: SandboxState, job: SandboxJob, base: str) -> dict[str, An
         return status_body(state, job, base)
     output: dict[str, Any] | None = None
     if job.status == "completed":
-        output = {"video": video_url(base, job.request_id)} if job.has_video else {}
+        files = (state.config.video_base_url or base).rstrip("/")
+        output = {"video": video_url(files, job.request_id)} if job.has_video else {}
     return {
         "request_id": job.request_id,
         "status": job.status,

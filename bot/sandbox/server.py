@@ -31,6 +31,8 @@ TICK_SECONDS = 0.025
 # Long fault delays must not hold a test's teardown for aiohttp's default minute.
 SHUTDOWN_SECONDS = 0.5
 _API_ROUTES = frozenset({"submit", "status", "result", "cancel", "video"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECT_TIMES = 50
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,6 +47,7 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/v1/requests/{request_id}/result", _result, name="result")
     app.router.add_post("/v1/requests/{request_id}/cancel", _cancel, name="cancel")
     app.router.add_get("/_sandbox/videos/{request_id}.mp4", _video, name="video")
+    app.router.add_get("/_sandbox/redirect", _redirect, name="redirect")
     control.add_routes(app.router, STATE_KEY)
     app.cleanup_ctx.append(_ticker)
     return app
@@ -71,7 +74,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
 
 def _route_of(request: web.Request) -> str:
     name = request.match_info.route.name
-    if name in _API_ROUTES:
+    if name in _API_ROUTES or name == "redirect":
         return name
     if request.match_info.http_exception is None and request.path.startswith("/_sandbox/"):
         return "control"
@@ -98,6 +101,9 @@ async def _front_door(request: web.Request, handler: Handler) -> web.StreamRespo
         # which is what the access log then shows.
         return web.Response(status=444)
     if fault is not None and fault.status is not None:
+        if fault.text is not None and 200 <= fault.status < 300:
+            # A mangled yes, as from a proxy: the request is processed (a submit creates its job).
+            await _answer(request, handler)
         response: web.StreamResponse = _fault_answer(fault.status, fault)
     else:
         response = await _answer(request, handler)
@@ -113,8 +119,11 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _fault_answer(status: int, fault: Fault) -> web.Response:
-    body = fault.body if fault.body is not None else replies.default_error_body(status)
-    response = web.json_response(body, status=status)
+    if fault.text is not None:
+        response = web.Response(status=status, text=fault.text, content_type="text/html")
+    else:
+        body = fault.body if fault.body is not None else replies.default_error_body(status)
+        response = web.json_response(body, status=status)
     if fault.retry_after is not None:
         seconds = float(fault.retry_after)
         # Whole seconds as HTTP says; a fraction only if a fast test asked for one.
@@ -136,8 +145,10 @@ def _authorize(request: web.Request) -> str | web.Response:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return replies.error(401, 401001, "Unauthorized")
-    expected = request.app[STATE_KEY].config.token
-    if expected is not None and token != expected:
+    config = request.app[STATE_KEY].config
+    if config.token is not None and token != config.token:
+        if config.auth_failure == "401":
+            return replies.error(401, 401001, "Invalid, expired or revoked token")
         return replies.error(400, 400004, "Invalid, expired or revoked token")
     return token
 
@@ -216,6 +227,26 @@ async def _video(request: web.Request) -> web.StreamResponse:
         return await send_video(request, state.config.video_bytes)
     except ValueError as exc:
         return replies.error(500, 500001, str(exc))
+
+
+async def _redirect(request: web.Request) -> web.StreamResponse:
+    """`?to=<url>[&times=N][&status=302]`: redirect N times (relative hops), the last to `to`.
+
+    Gives a client's download redirect handling something to follow, chain and refuse.
+    """
+    query = request.rel_url.query
+    to = query.get("to")
+    try:
+        times = int(query.get("times", "1"))
+        status = int(query.get("status", "302"))
+    except ValueError:
+        times = status = 0
+    if not to or not 1 <= times <= MAX_REDIRECT_TIMES or status not in REDIRECT_STATUSES:
+        message = f"give to=<url>, times 1 to {MAX_REDIRECT_TIMES}, status 301/302/303/307/308"
+        raise web.HTTPBadRequest(reason=message)
+    # The chain's own hops are relative, so a client must resolve them against the current URL.
+    location = str(request.rel_url.update_query(times=times - 1)) if times > 1 else to
+    return web.json_response({"location": location}, status=status, headers={"Location": location})
 
 
 async def _start(app: web.Application, host: str, port: int, *, access_log: bool) -> web.AppRunner:

@@ -19,9 +19,20 @@ log = logging.getLogger(__name__)
 JobStatus = Literal["in_queue", "in_progress", "completed", "failed", "cancelled"]
 STATUSES: tuple[str, ...] = get_args(JobStatus)
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
-ROUTES: tuple[str, ...] = ("submit", "status", "result", "cancel", "video", "control", "other")
+ROUTES: tuple[str, ...] = (
+    "submit",
+    "status",
+    "result",
+    "cancel",
+    "video",
+    "redirect",
+    "control",
+    "other",
+)
 FAULT_ROUTES = frozenset({"submit", "status", "result", "cancel", "video", "any"})
 DEFAULT_ERROR = "Video generation failed (sandbox)."
+AuthFailure = Literal["400004", "401"]
+AUTH_FAILURES: tuple[str, ...] = get_args(AuthFailure)
 
 
 @dataclass
@@ -40,6 +51,12 @@ class SandboxConfig:
     """Pad the served MP4 to this size with a `free` box (to test Discord's upload limits)."""
     paused: bool = False
     """While True no job changes state by itself; tests drive states with set_status."""
+    auth_failure: AuthFailure = "400004"
+    """How a wrong token is refused: HTTP 400 with code 400004 as RunComfy documents, or HTTP 401
+    with code 401001, which RunComfy's own CLI also treats as a refused token."""
+    video_base_url: str | None = None
+    """Where result video URLs point instead of the address the request came to, e.g.
+    `http://localhost:<port>` to give a client's download allow-list a host it must refuse."""
 
 
 @dataclass
@@ -104,6 +121,9 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     times: int = 1
+    text: str | None = None
+    """A raw answer sent instead of JSON, as from a proxy; with a 2xx status the request is
+    processed first (a submit creates its job) and only its answer is replaced."""
 
 
 def fingerprint(token: str) -> str:
@@ -147,8 +167,12 @@ class SandboxState:
         delay: float = 0.0,
         drop: bool = False,
         times: int = 1,
+        text: str | None = None,
     ) -> None:
-        """Make the next `times` requests to `route` (or "any") slow, fail, or go unanswered."""
+        """Make the next `times` requests to `route` (or "any") slow, fail, or go unanswered.
+
+        `status` with `body` answers that JSON; with `text`, that raw text (not JSON) instead.
+        """
         if route not in FAULT_ROUTES:
             raise ValueError(f"route must be one of {sorted(FAULT_ROUTES)}, not {route!r}")
         if status is not None and not 100 <= status <= 599:
@@ -157,7 +181,9 @@ class SandboxState:
             raise ValueError("a fault either answers a status or drops the connection, not both")
         if times < 1 or delay < 0:
             raise ValueError("times must be at least 1 and delay not negative")
-        self.faults.append(Fault(route, status, body, retry_after, delay, drop, times))
+        if text is not None and (status is None or body is not None or not isinstance(text, str)):
+            raise ValueError("a text answer is a string, needs a status, and replaces the body")
+        self.faults.append(Fault(route, status, body, retry_after, delay, drop, times, text))
 
     def take_fault(self, route: str) -> Fault | None:
         """Consume one use of the first fault that applies to `route`."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.ui.budget import EMBED_DESCRIPTION_CHARS, FIELD_VALUE_CHARS, clip
 from db.jobs import Job
 
 COLOURS = {
@@ -52,9 +53,11 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
     )
     embed.add_field(name="Status", value=status_line(job), inline=False)
     if job.status == "failed" and job.error:
-        embed.add_field(name="What happened", value=job.error[:1000], inline=False)
+        embed.add_field(
+            name="What happened", value=clip(job.error, FIELD_VALUE_CHARS), inline=False
+        )
     if job.status == "cancelled" and job.error:
-        embed.add_field(name="Reason", value=job.error[:1000], inline=False)
+        embed.add_field(name="Reason", value=clip(job.error, FIELD_VALUE_CHARS), inline=False)
     seed = p.get("seed")
     embed.add_field(
         name="Options",
@@ -86,7 +89,8 @@ def _cost(job: Job) -> str:
 
 def _quote(prompt: str) -> str:
     # Code-free quote block: markdown in a prompt stays harmless, mentions in embeds never ping.
-    return "\n".join("> " + line for line in prompt.splitlines() or [""])[:4000]
+    quoted = "\n".join("> " + line for line in prompt.splitlines() or [""])
+    return clip(quoted, EMBED_DESCRIPTION_CHARS)
 
 
 def result_text(job: Job, *, linked: bool, too_large: bool = False) -> str:

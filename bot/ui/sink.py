@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
+from bot.core.jobs import Undeliverable
 from bot.ui.buttons import job_view
 from bot.ui.cards import render, result_text
 from bot.ui.pacing import Pacer
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TOKEN_MARGIN = 120.0  # stop using an interaction token this long before it expires
+UNWRITABLE_FOR = 600.0  # a channel that answered 403 / unknown channel is left alone this long
+UNKNOWN_CHANNEL = 10003
 CARD_MAX_AGE = 50 * 60.0  # Discord refuses edits to messages older than about an hour
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -54,6 +57,21 @@ class CardUpdater:
         self._interval = interval
         self._pacer = pacer or Pacer()
         self._cards: dict[int, _Card] = {}
+        # Channels that refused the bot (removed from the server, access taken away): writing
+        # again only collects 403s, which count toward Discord's invalid-request limit.
+        self._unwritable: dict[int, float] = {}
+
+    def writable(self, channel_id: int) -> bool:
+        until = self._unwritable.get(channel_id)
+        if until is None or until < time.monotonic():
+            self._unwritable.pop(channel_id, None)
+            return True
+        return False
+
+    def refused(self, channel_id: int, exc: discord.HTTPException | None) -> None:
+        code = exc.code if exc is not None else "left the server"
+        log.info("channel %d refused the bot (%s); leaving it alone", channel_id, code)
+        self._unwritable[channel_id] = time.monotonic() + UNWRITABLE_FOR
 
     def attach(self, job: Job, interaction: discord.Interaction[Any], shown: Any) -> None:
         """Remember the interaction whose response is this job's card, and what it shows."""
@@ -120,9 +138,11 @@ class CardUpdater:
                 log.info("job %d: token edit failed (%s); using the channel", job.id, exc.code)
                 card.interaction = None
                 await self._channel_edit(job, embed, view)
-        else:
+        elif self.writable(job.channel_id):
             card.interaction = None
             await self._channel_edit(job, embed, view)
+        else:
+            return  # the result goes by DM; nothing to show here
         card.shown = shown
 
     async def _channel_edit(
@@ -138,17 +158,18 @@ class CardUpdater:
         )
         try:
             await self.paced(job.channel_id, message.edit(embed=embed, view=view))
-        except discord.NotFound:
-            await self._fresh_card(job, embed, view)  # the card was deleted
         except discord.HTTPException as exc:
-            if exc.code != 30046:
+            if _channel_gone(exc):
+                self.refused(job.channel_id, exc)
+            elif isinstance(exc, discord.NotFound) or exc.code == 30046:
+                await self._fresh_card(job, embed, view)  # deleted, or too old to edit
+            else:
                 raise
-            await self._fresh_card(job, embed, view)
 
     async def _fresh_card(
         self, job: Job, embed: discord.Embed, view: discord.ui.View | None
     ) -> None:
-        if not job.is_open:
+        if not job.is_open or not self.writable(job.channel_id):
             return  # the result message already tells the story; no new card for a closed job
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         kwargs: dict[str, Any] = {"embed": embed, "allowed_mentions": NO_MENTIONS}
@@ -156,8 +177,8 @@ class CardUpdater:
             kwargs["view"] = view
         try:
             message = await self.paced(job.channel_id, channel.send(**kwargs))
-        except (discord.NotFound, discord.Forbidden):
-            log.info("job %d: channel gone; the result will go by DM", job.id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            self.refused(job.channel_id, exc)  # the result will go by DM
             return
         await self._bot.services.jobs.jobs.set_card(job.id, message.id)
 
@@ -165,6 +186,11 @@ class CardUpdater:
         """A bot-token write, once the channel's and the global budget allow it."""
         await self._pacer.wait(channel_id)
         return await call
+
+
+def _channel_gone(exc: discord.HTTPException) -> bool:
+    """The bot cannot write to the channel at all (not: one message is gone)."""
+    return isinstance(exc, discord.Forbidden) or exc.code == UNKNOWN_CHANNEL
 
 
 def _token_ok(interaction: discord.Interaction[Any]) -> bool:
@@ -196,6 +222,8 @@ class DiscordSink:
                 return sent.id
             except discord.HTTPException as exc:
                 log.info("job %d: followup failed (%s); posting in the channel", job.id, exc.code)
+        if not self._updater.writable(job.channel_id):
+            return await self._by_dm(job, video, too_large)
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         reference = None
         if job.card_message_id is not None:
@@ -203,17 +231,38 @@ class DiscordSink:
                 message_id=job.card_message_id, channel_id=job.channel_id, fail_if_not_exists=False
             )
         try:
-            message = await self._send(channel, job, video, too_large, reference)
-        except discord.HTTPException as exc:
-            if exc.status == 413 and video is not None:
-                message = await self._send(channel, job, None, True, reference)
-            elif isinstance(exc, discord.NotFound | discord.Forbidden):
-                log.info("job %d: channel unavailable (%s); sending by DM", job.id, exc.code)
-                dm = await self._bot.create_dm(discord.Object(job.user_id))
-                message = await self._send(dm, job, video, too_large, None)
-            else:
-                raise
+            message = await self._send_fitting(channel, job, video, too_large, reference)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            self._updater.refused(job.channel_id, exc)
+            return await self._by_dm(job, video, too_large)
         return message.id
+
+    async def _by_dm(self, job: Job, video: Path | None, too_large: bool) -> int:
+        """The channel is gone or closed to the bot: send the result to its author, once."""
+        log.info("job %d: sending the result by DM", job.id)
+        try:
+            dm = await self._bot.create_dm(discord.Object(job.user_id))
+            message = await self._send_fitting(dm, job, video, too_large, None)
+        except discord.Forbidden as exc:
+            raise Undeliverable(f"DM refused ({exc.code})") from None  # DMs closed: final
+        return message.id
+
+    async def _send_fitting(
+        self,
+        channel: discord.abc.Messageable,
+        job: Job,
+        video: Path | None,
+        too_large: bool,
+        reference: discord.MessageReference | None,
+    ) -> discord.Message:
+        """The file, or its link when Discord says it is too large there (413: a DM allows
+        less than a boosted server)."""
+        try:
+            return await self._send(channel, job, video, too_large, reference)
+        except discord.HTTPException as exc:
+            if exc.status != 413 or video is None:
+                raise
+            return await self._send(channel, job, None, True, reference)
 
     async def _send(
         self,

@@ -78,6 +78,7 @@ def bot_env(
     return {
         **keep,
         "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the work tree stays free of __pycache__
         "DISCORD_TOKEN": BOT_TOKEN,
         "DISCORD_API_BASE": api_base,
         "DISCORD_GATEWAY_URL": gateway_url,

@@ -66,6 +66,12 @@ def fields_of(message: Message) -> dict[str, str]:
     return {f["name"]: f["value"] for f in message.embeds[0]["fields"]}
 
 
+def page_lines(message: Message) -> list[str]:
+    """The lines of a /jobs list or /jobs queue page (an embed, so it fits any data)."""
+    [embed] = message.embeds
+    return str(embed["description"]).splitlines()
+
+
 def public_messages(world: World) -> list[Message]:
     return [m for m in world.fake.messages(world.channel) if m.visible_to is None]
 
@@ -271,7 +277,7 @@ async def test_the_server_queue_is_for_moderators(world: World, bot: Bot, genera
     await world.fake.wait_for(lambda: "Generating" in card_status(b1_card) or None, 15)
 
     queue = await command(world, world.mod, "jobs", "queue")
-    first, second = queue.content.splitlines()
+    first, second = page_lines(queue)
     assert first.startswith(f"**#{a1}**") and "⏳ Queued" in first and "“alice queued”" in first
     assert first.endswith(f"by <@{world.alice.id}>")
     assert second.startswith(f"**#{b1}**") and "🎬 Generating…" in second
@@ -299,7 +305,7 @@ async def test_jobs_list_and_show_tell_the_owner_what_happened(
     base = f"https://discord.com/channels/{world.guild.id}/{world.channel.id}"
 
     listed = await command(world, world.alice, "jobs", "list")
-    newest, middle, oldest = listed.content.splitlines()
+    newest, middle, oldest = page_lines(listed)
     assert newest.startswith(f"**#{cancelled_id}**") and "🚫 Cancelled" in newest
     assert newest.endswith(f"{base}/{cancelled_card.id}")
     assert middle.startswith(f"**#{failed_id}**") and "❌ Failed" in middle

@@ -154,15 +154,15 @@ async def test_cancel_while_queued_refunds_and_stops_the_provider_job(
 ):
     job, sink = await start_queued(services, sandbox)
     with pytest.raises(NotAllowed):
-        await services.jobs.cancel(job.id, actor_id=99, moderator=False)
-    result = await services.jobs.cancel(job.id, actor_id=99, moderator=True)
+        await services.jobs.cancel(job.id, actor_id=99, guild_id=1, moderator=False)
+    result = await services.jobs.cancel(job.id, actor_id=99, guild_id=1, moderator=True)
     assert result.cancelled and result.job.cancelled_by == 99
     await services.jobs.wait_idle()
     assert sink.finals[-1].status == "cancelled" and sink.delivered == []
     [provider_job] = sandbox.state.jobs.values()
     assert provider_job.status == "cancelled"
     assert await used(services) == 0
-    again = await services.jobs.cancel(job.id, actor_id=7, moderator=False)
+    again = await services.jobs.cancel(job.id, actor_id=7, guild_id=1, moderator=False)
     assert not again.cancelled and "already cancelled" in again.reason
 
 
@@ -172,7 +172,7 @@ async def test_cancel_while_running_is_explained_and_the_job_goes_on(
     job, sink = await start_queued(services, sandbox)
     [request_id] = sandbox.state.jobs
     sandbox.state.set_status(request_id, "in_progress")
-    result = await services.jobs.cancel(job.id, actor_id=7, moderator=False)
+    result = await services.jobs.cancel(job.id, actor_id=7, guild_id=1, moderator=False)
     assert not result.cancelled and "already started" in result.reason
     sandbox.config.paused = False
     await services.jobs.wait_idle()

@@ -35,6 +35,10 @@ from bot.sandbox.video import sample_mp4
 
 TOKEN = "sk-test-0f7c2e-t0k"
 PAYLOAD = {"text": "a cat", "resolution": "480p", "ratio": "16:9", "duration": 5}
+AUTH_SUBMIT_MESSAGE = (
+    "The bot is misconfigured (its RunComfy token was refused), so nothing was made and nothing "
+    "was charged. Tell a server admin."
+)
 MakeClient = Callable[..., RunComfyClient]
 
 
@@ -192,14 +196,41 @@ async def test_unknown_status_is_bad_response(sb: Sandbox, client: RunComfyClien
     assert sb.state.count("status") == 1
 
 
-async def test_submit_answer_without_request_id_is_bad_response(
-    sb: Sandbox, client: RunComfyClient
+@pytest.mark.parametrize("body", [{"status": "in_queue"}, {"request_id": " "}, {"request_id": 7}])
+async def test_submit_answer_without_request_id_is_uncertain(
+    sb: Sandbox, client: RunComfyClient, body: dict[str, object]
 ) -> None:
-    sb.state.add_fault("submit", status=200, body={"status": "in_queue"})
-    with pytest.raises(BadResponse) as info:
+    sb.state.add_fault("submit", status=200, body=body)
+    with pytest.raises(SubmitUncertain) as info:
         await submit(client)
     assert "not sent again" in info.value.user_message
+    assert "try again" not in info.value.user_message
     assert sb.state.count("submit") == 1
+
+
+@pytest.mark.parametrize("text", ["<html><body>OK</body></html>", "", "[1, 2]", '"ok"', "null"])
+async def test_submit_2xx_that_is_not_a_json_object_is_uncertain(
+    sb: Sandbox, client: RunComfyClient, text: str
+) -> None:
+    # A proxy's page or a truncated answer after RunComfy took the job: probably billed.
+    sb.state.add_fault("submit", status=200, text=text)
+    with pytest.raises(SubmitUncertain) as info:
+        await submit(client)
+    assert info.value.http_status == 200
+    assert "try again" not in info.value.user_message.lower()
+    assert sb.state.count("submit") == client.requests_sent["submit"] == 1
+    assert len(sb.state.jobs) == 1  # the job exists: sending it again would pay twice
+
+
+async def test_poll_2xx_that_is_not_json_stays_bad_response(
+    sb: Sandbox, client: RunComfyClient
+) -> None:
+    sub = await submit(client)
+    sb.state.add_fault("status", status=200, text="<html>maintenance</html>")
+    with pytest.raises(BadResponse) as info:
+        await client.status(sub.request_id)
+    assert not isinstance(info.value, SubmitUncertain)
+    assert sb.state.count("status") == 1
 
 
 # -- documented errors ---------------------------------------------------------------------------
@@ -209,10 +240,47 @@ async def test_missing_and_wrong_token_are_auth_errors(make_client: MakeClient) 
     with pytest.raises(AuthError) as missing:
         await submit(make_client(token=None))
     assert (missing.value.code, missing.value.http_status) == (401001, 401)
+    assert "no token is set" in str(missing.value)
     with pytest.raises(AuthError) as wrong:
         await submit(make_client(token=Secret("not-the-token")))
     assert (wrong.value.code, wrong.value.http_status) == (400004, 400)
-    assert "token was rejected" in wrong.value.user_message
+    assert wrong.value.user_message == AUTH_SUBMIT_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("auth_failure", "code", "status"), [("400004", 400004, 400), ("401", 401001, 401)]
+)
+async def test_refused_token_is_auth_error_either_way(
+    sb: Sandbox, make_client: MakeClient, auth_failure: str, code: int, status: int
+) -> None:
+    sb.config.auth_failure = auth_failure  # type: ignore[assignment]
+    sent = "sk-wrong-5e1f-do-not-show"
+    wrong = make_client(token=Secret(sent))
+    with pytest.raises(AuthError) as info:
+        await submit(wrong)
+    error = info.value
+    assert (error.code, error.http_status) == (code, status)
+    assert f"RunComfy token was refused (HTTP {status}, code {code})" in str(error)
+    assert error.user_message == AUTH_SUBMIT_MESSAGE
+    assert "misconfigured" in error.user_message and "nothing was charged" in error.user_message
+    assert sb.state.count("submit") == 1 and not sb.state.jobs  # refused, never retried
+    sub = await submit(make_client())
+    with pytest.raises(AuthError) as polled:
+        await wrong.status(sub.request_id)
+    # After a submit the job may exist: the member is not told that nothing was made.
+    assert "misconfigured" in polled.value.user_message
+    assert "nothing was made" not in polled.value.user_message
+    for shown in (str(error), repr(error), error.user_message, str(polled.value)):
+        assert sent not in shown and TOKEN not in shown
+
+
+async def test_http_401_without_a_code_is_auth_error(sb: Sandbox, client: RunComfyClient) -> None:
+    sb.state.add_fault("submit", status=401, body={"detail": "Not authenticated"})
+    with pytest.raises(AuthError) as info:
+        await submit(client)
+    assert (info.value.code, info.value.http_status) == (None, 401)
+    assert "RunComfy token was refused (HTTP 401)" in str(info.value)
+    assert TOKEN not in str(info.value)
 
 
 async def test_someone_elses_request_is_forbidden(sb: Sandbox, make_client: MakeClient) -> None:

@@ -8,6 +8,7 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -250,6 +251,25 @@ async def test_wrong_token_is_400004_and_never_echoed(http: aiohttp.ClientSessio
             assert "secret" not in shown
 
 
+async def test_wrong_token_can_be_refused_with_401(http: aiohttp.ClientSession) -> None:
+    async with Sandbox(SandboxConfig(token="the-real-secret", auth_failure="401")) as sandbox:
+        bad = {"Authorization": "Bearer a-wrong-secret"}
+        status, body = await call(
+            http, "POST", sandbox.url + SUBMIT_PATH, json={"text": "x"}, headers=bad
+        )
+        assert status == 401 and body["error_code"] == 401001
+        assert "a-wrong-secret" not in str(body) and not sandbox.state.jobs
+        ctl = sandbox.url + "/_sandbox/config"
+        status, config = await call(http, "POST", ctl, json={"auth_failure": "400004"}, headers={})
+        assert status == 200 and config["auth_failure"] == "400004"
+        status, body = await call(
+            http, "POST", sandbox.url + SUBMIT_PATH, json={"text": "x"}, headers=bad
+        )
+        assert status == 400 and body["error_code"] == 400004
+        status, _ = await call(http, "POST", ctl, json={"auth_failure": "403"}, headers={})
+        assert status == 400 and sandbox.config.auth_failure == "400004"
+
+
 async def test_request_of_another_token_is_403(
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
@@ -434,12 +454,74 @@ async def test_fault_drop_on_poll(sandbox: Sandbox, http: aiohttp.ClientSession)
     assert [e.status for e in sandbox.state.log if e.route == "status"] == [None, None, 200]
 
 
+async def test_fault_text_answer(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    sandbox.state.add_fault("submit", status=200, text="<html>OK</html>")
+    async with http.post(sandbox.url + SUBMIT_PATH, json={"text": "x"}, headers=AUTH) as r:
+        assert (r.status, r.content_type, await r.text()) == (200, "text/html", "<html>OK</html>")
+    [job] = sandbox.state.jobs.values()  # a mangled yes: the job was made all the same
+    rid = job.request_id
+    fault = {"route": "status", "status": 502, "text": "<html>Bad gateway</html>"}
+    ctl = sandbox.url + "/_sandbox/faults"
+    assert (await call(http, "POST", ctl, json=fault, headers={}))[0] == 200
+    async with http.get(f"{sandbox.url}/v1/requests/{rid}/status", headers=AUTH) as r:
+        assert (r.status, await r.text()) == (502, "<html>Bad gateway</html>")
+    assert (await call(http, "POST", ctl, json={**fault, "text": 5}, headers={}))[0] == 400
+
+
 def test_bad_faults_are_refused() -> None:
     state = Sandbox().state
     with pytest.raises(ValueError):
         state.add_fault("submti", status=500)
     with pytest.raises(ValueError):
         state.add_fault("submit", status=500, drop=True)
+    with pytest.raises(ValueError):
+        state.add_fault("submit", text="no status")
+    with pytest.raises(ValueError):
+        state.add_fault("submit", status=200, text="both", body={"a": 1})
+
+
+# -- file hosts and redirects ----------------------------------------------------------------
+
+
+async def test_video_base_url_moves_result_links(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    sandbox.config.paused = True
+    rid = await submit(http, sandbox)
+    sandbox.state.set_status(rid, "completed")
+    elsewhere = sandbox.url.replace("127.0.0.1", "localhost")
+    ctl = sandbox.url + "/_sandbox/config"
+    status, _ = await call(http, "POST", ctl, json={"video_base_url": elsewhere + "/"}, headers={})
+    assert status == 200
+    video = (await job_call(http, sandbox, rid, "result"))["output"]["video"]
+    assert video == f"{elsewhere}/_sandbox/videos/{rid}.mp4"
+    assert (await job_call(http, sandbox, rid, "status"))["status_url"].startswith(sandbox.url)
+    async with http.get(video) as r:  # the same server under another name
+        assert r.status == 200 and await r.read() == sample_mp4()
+    bad = {"video_base_url": "ftp://x"}
+    assert (await call(http, "POST", ctl, json=bad, headers={}))[0] == 400
+
+
+async def test_redirect_route(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    to = "http://localhost:1/v.mp4?sig=abc"
+    url = f"{sandbox.url}/_sandbox/redirect"
+    params = {"to": to, "times": "3", "status": "307"}
+    async with http.get(url, params=params, allow_redirects=False) as r:
+        assert r.status == 307
+        hop = r.headers["Location"]
+    assert hop.startswith("/_sandbox/redirect?") and "times=2" in hop  # relative hops
+    async with http.get(url, params={"to": to}, allow_redirects=False) as r:
+        assert (r.status, r.headers["Location"]) == (302, to)
+        assert (await r.json())["location"] == to
+    assert sandbox.state.count("redirect") == 2
+    for bad in (
+        {},
+        {"to": to, "times": "0"},
+        {"to": to, "status": "200"},
+        {"to": to, "times": "x"},
+    ):
+        status, body = await call(http, "GET", url + "?" + urlencode(bad), headers={})
+        assert status == 400 and body["detail"]
 
 
 # -- outcomes and forced states --------------------------------------------------------------

@@ -51,6 +51,7 @@ def test_defaults_with_an_empty_environment():
     s = Settings.from_env({})
     assert s.discord_token is None and s.runcomfy_api_token is None
     assert s.runcomfy_base_url == "https://model-api.runcomfy.net"
+    assert s.runcomfy_download_hosts == ("*.runcomfy.net", "*.runcomfy.com")
     assert s.database_path == Path("data/seedance.db")
     assert s.discord_guild_ids == ()
     assert s.quota_credits_per_day == 60
@@ -82,6 +83,7 @@ def test_every_variable_is_parsed():
             "DISCORD_TOKEN": f" {TOKEN} ",
             "RUNCOMFY_API_TOKEN": API_TOKEN,
             "RUNCOMFY_BASE_URL": "http://127.0.0.1:8188/",
+            "RUNCOMFY_DOWNLOAD_HOSTS": " *.Files.Example , cdn.other.net., ,",
             "DATABASE_PATH": "/tmp/x/bot.db",
             "DISCORD_GUILD_IDS": " 123456789012345678, 42 ,,",
             "QUOTA_CREDITS_PER_DAY": "0",
@@ -100,6 +102,7 @@ def test_every_variable_is_parsed():
     assert s.discord_token is not None and s.discord_token.reveal() == TOKEN
     assert s.runcomfy_api_token is not None and s.runcomfy_api_token.reveal() == API_TOKEN
     assert s.runcomfy_base_url == "http://127.0.0.1:8188"
+    assert s.runcomfy_download_hosts == ("*.files.example", "cdn.other.net")
     assert s.database_path == Path("/tmp/x/bot.db")
     assert s.discord_guild_ids == (123456789012345678, 42)
     assert s.quota_credits_per_day == 0
@@ -149,6 +152,12 @@ MALFORMED = [
     ("RUNCOMFY_BASE_URL", "ftp://x", "http://"),
     ("RUNCOMFY_BASE_URL", "model-api.runcomfy.net", "http://"),
     ("DISCORD_API_BASE", "file:///etc", "http://"),
+    ("RUNCOMFY_DOWNLOAD_HOSTS", ",", "host names"),
+    ("RUNCOMFY_DOWNLOAD_HOSTS", "*", "host names"),
+    ("RUNCOMFY_DOWNLOAD_HOSTS", "*.net", "host names"),  # a whole top-level domain
+    ("RUNCOMFY_DOWNLOAD_HOSTS", "https://cdn.runcomfy.net", "host names"),
+    ("RUNCOMFY_DOWNLOAD_HOSTS", "cdn.runcomfy.net:443", "host names"),
+    ("RUNCOMFY_DOWNLOAD_HOSTS", "*.runcomfy.net,files here", "host names"),
     ("LOG_LEVEL", "loud", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ("RUNCOMFY_POLL_INTERVAL", "-1", "greater than 0"),
     ("RUNCOMFY_POLL_INTERVAL", "0", "greater than 0"),

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.schema import MODEL, SCHEMA_FILE, VideoRequest
+from bot.core.text import mostly_invisible, normalize_text
 
 # The team's reference copy sits beside the repository (as in CI), when it is there at all.
 SHARED_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / SCHEMA_FILE
@@ -214,10 +215,58 @@ def test_control_characters_in_other_strings_are_rejected(bad: str):
         "family 👨\u200d👩\u200d👧 at the beach",
         "🏳️\u200d🌈 flag waving, 東京の夜, café",
         "right-to-left: \u05e9\u05dc\u05d5\u05dd",
+        "🧑🏽\u200d🚀 keycaps 1️⃣ #️⃣, ❤️\u200d🔥, Straße, naïve, 서울, ที่นี่",
+        "🏴\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f over the hills",
     ],
 )
 def test_newline_and_emoji_with_zwj_are_fine(prompt: str):
     assert ok({"text": prompt}).prompt == prompt
+
+
+# --- hidden and lookalike characters -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["G\u200bore fest", "Go\u00adre fest", "Ｇｏｒｅ fest"])
+def test_the_prompt_sent_is_the_normalised_one(typed: str):
+    request = ok({"text": typed})
+    assert request.prompt == "Gore fest"
+    assert request.payload()["text"] == "Gore fest"
+
+
+def test_other_string_options_are_normalised_too():
+    payload = ok({"text": PROMPT, "resolution": "７２０ｐ", "ratio": "16:9\u200b"}).payload()
+    assert (payload["resolution"], payload["ratio"]) == ("720p", "16:9")
+
+
+def test_hidden_characters_at_the_ends_are_trimmed_with_the_whitespace():
+    assert ok({"text": "\u200b " + PROMPT + " \ufeff"}).prompt == PROMPT
+
+
+@pytest.mark.parametrize(
+    "prompt", ["\u200b" * 20 + "hi", "a" + "\u200b\u200c\u200d\u2060" * 50, "\u3164" * 9 + "x"]
+)
+def test_a_mostly_invisible_prompt_is_refused(prompt: str):
+    [message] = errors({"text": prompt})
+    assert message == "Prompt is mostly invisible characters; retype it as plain text."
+
+
+def test_only_hidden_characters_are_refused_the_same_way():
+    [message] = errors({"text": "\u200b\u00ad\u2060"})
+    assert "mostly invisible" in message
+
+
+def test_a_prompt_that_turns_into_spaces_and_marks_is_refused():
+    # "´" is a visible accent whose NFKC form is a space and a combining mark.
+    [message] = errors({"text": "x´´´´"})
+    assert "mostly invisible" in message
+
+
+def test_the_length_limit_is_checked_after_normalising():
+    # Hidden characters do not count against the limit...
+    assert ok({"text": "a" * MAX_PROMPT + "\u200b" * 10}).prompt == "a" * MAX_PROMPT
+    # ...and a ligature that NFKC spells out counts as what it becomes.
+    [message] = errors({"text": "\ufdfa" * 28})  # 18 characters each
+    assert f"is {18 * 28} characters long" in message
 
 
 @pytest.mark.parametrize("bad", [123, 1.5, True, ["a"], {"a": 1}])
@@ -356,6 +405,8 @@ def _check_request(request: VideoRequest) -> None:
     assert len(prompt) <= MAX_PROMPT
     for char in prompt:
         assert char == "\n" or unicodedata.category(char) not in ("Cc", "Cs"), repr(char)
+    assert normalize_text(prompt) == prompt
+    assert not mostly_invisible(prompt)
     if "seed" in payload:
         assert 0 <= int(payload["seed"]) <= SEED_MAX
 
@@ -397,11 +448,13 @@ def test_validating_a_payload_again_gives_the_same_payload(
 
 @settings(max_examples=200, deadline=None)
 @given(_any_text)
-def test_any_prompt_is_accepted_exactly_when_it_is_clean_and_short(text: str):
+def test_any_prompt_is_accepted_exactly_when_it_is_clean_visible_and_short(text: str):
     stripped = text.strip()
     clean = all(c == "\n" or unicodedata.category(c) not in ("Cc", "Cs") for c in stripped)
+    sent = normalize_text(stripped).strip() if clean else ""
+    visible = not mostly_invisible(stripped) and not mostly_invisible(sent)
     result = MODEL.validate({"text": text})
-    expected_ok = bool(stripped) and clean and len(stripped) <= MAX_PROMPT
+    expected_ok = bool(stripped) and clean and visible and len(sent) <= MAX_PROMPT
     assert isinstance(result, VideoRequest) == expected_ok
     if isinstance(result, VideoRequest):
-        assert result.prompt == stripped
+        assert result.prompt == sent
