@@ -7,12 +7,13 @@ import asyncio
 
 import pytest
 
-from bot.core.jobs import CRASHED
+from bot.core.jobs import CRASHED, REMOVED_FROM_SERVER
 from bot.sandbox import Sandbox
-from tests.e2e.conftest import Bot, World
+from tests.e2e.conftest import MANAGE_MESSAGES, Bot, World
+from tests.e2e.test_durability import results
 from tests.e2e.test_moderation import answer, cancel_id, fields_of, jobs_cancel, page_lines
 from tests.e2e.test_quotas import command, rows, start_video, used_by, wait_final, wait_queued
-from tests.fakediscord import EPHEMERAL, Message
+from tests.fakediscord import EPHEMERAL, MIB, Message
 
 # An ordinary, wordy prompt: a /jobs line with it runs to well over 200 characters.
 LONG = (
@@ -139,3 +140,107 @@ async def test_a_double_clicked_cancel_cancels_once_and_is_logged(
     logged = await rows(bot, "SELECT job_id, actor_id, action FROM moderation_log")
     assert logged == [(job_id, world.mod.id, "cancel")]
     assert [e.route for e in generator.state.log].count("cancel") == 1
+
+
+# --- 2. moderator rights come from the job's channel ------------------------------------------
+
+
+async def run_in(world: World, member, channel, name, sub, options=None) -> Message:  # type: ignore[no-untyped-def]
+    handle = await world.fake.invoke(member, channel, name, options or {}, sub)
+    reply = await handle.wait_original(lambda m: not m.loading and bool(m.content or m.embeds))
+    assert reply.flags & EPHEMERAL
+    return reply
+
+
+async def test_managing_one_channel_moderates_only_that_channel(
+    world: World, bot: Bot, generator: Sandbox
+):
+    generator.config.paused = True
+    tickets = world.guild.add_text_channel("tickets")
+    helpers = world.guild.add_role("ticket helpers", 0)
+    tickets.set_permissions(helpers, allow=MANAGE_MESSAGES)
+    helper = world.guild.add_member("helper", roles=[helpers])
+    elsewhere, elsewhere_card = await start_video(world, world.alice, "made in videos")
+    handle = await world.fake.invoke(world.bob, tickets, "video", {"prompt": "made in tickets"})
+    ticket_card = await handle.wait_original()
+    here = int(ticket_card.embeds[0]["title"].split("#")[1])
+    await wait_queued(world, elsewhere_card)
+
+    for typed_in in (tickets, world.channel):
+        queue = await run_in(world, helper, typed_in, "jobs", "queue")
+        lines = page_lines(queue)
+        assert [line.split("**")[1] for line in lines] == [f"#{here}"]
+        assert queue.embeds[0]["footer"]["text"].endswith("only channels where you moderate")
+
+    choices = await world.fake.autocomplete(helper, tickets, "jobs", {"job": ""}, "job", "cancel")
+    assert [c["value"] for c in choices] == [here]
+    refused = await answer(
+        await world.fake.invoke(helper, tickets, "jobs", {"job": elsewhere}, "cancel")
+    )
+    assert refused.content.startswith("Only the member who asked for this video")
+    assert card_of(elsewhere_card).startswith("⏳")
+    done = await answer(await world.fake.invoke(helper, tickets, "jobs", {"job": here}, "cancel"))
+    assert done.content == f"Job #{here}: Cancelled; the credits were refunded."
+    assert await used_by(bot, world.alice) == 5 and await used_by(bot, world.bob) == 0
+
+
+def card_of(card: Message) -> str:
+    return fields_of(card)["Status"]
+
+
+# --- the bot removed from a server; a DM too small for the file --------------------------------
+
+
+async def test_leaving_a_server_cancels_its_queue_and_delivers_running_jobs_by_dm(
+    world: World, bot: Bot, generator: Sandbox
+):
+    generator.config.paused = True
+    _, queued_card = await start_video(world, world.alice, "still queued")
+    # Bob's token is past its use (the bot keeps 120 s of margin): his job is on bot-token
+    # writes, which a server that removed the bot refuses.
+    world.fake.rules.token_lifetime = 121
+    running, running_card = await start_video(world, world.bob, "already generating")
+    await wait_queued(world, queued_card)
+    await wait_queued(world, running_card)
+    [running_request] = [
+        r for r, j in generator.state.jobs.items() if j.payload["text"] == "already generating"
+    ]
+    generator.state.set_status(running_request, "in_progress")
+    await world.fake.wait_for(lambda: "Generating" in card_of(running_card) or None, 15)
+
+    world.fake.remove_bot(world.guild)
+    assert await wait_final(world, queued_card) == "🚫 Cancelled; the credits were refunded"
+    assert fields_of(queued_card)["Reason"] == REMOVED_FROM_SERVER
+    assert await used_by(bot, world.alice) == 0
+    statuses = {j.payload["text"]: j.status for j in generator.state.jobs.values()}
+    assert statuses == {"still queued": "cancelled", "already generating": "in_progress"}
+
+    generator.config.paused = False
+    dm = await world.fake.wait_for(
+        lambda: [m for m in world.fake.dm_messages(world.bob) if f"#{running}" in m.content], 30
+    )
+    assert dm[0].attachments
+    assert [c for c in world.fake.calls if c.status == 403] == []  # it never wrote there again
+    assert results(world, running) == []
+
+
+async def test_a_dm_fallback_over_the_dm_upload_limit_sends_the_link(
+    world: World, bot: Bot, generator: Sandbox
+):
+    world.guild.upload_limit = 50 * MIB  # a boosted server: the file fits here, not in a DM
+    generator.config.video_bytes = 20 * MIB
+    generator.config.paused = True
+    job_id, card = await start_video(world, world.alice, "a big one")
+    await wait_queued(world, card)
+    await world.fake.delete_channel(world.channel.id)
+    generator.config.paused = False
+    [dm] = await world.fake.wait_for(
+        lambda: [m for m in world.fake.dm_messages(world.alice) if f"#{job_id}" in m.content], 60
+    )
+    assert dm.attachments == [] and "too large to upload" in dm.content
+    for _ in range(200):  # the DM is out; the row follows a moment later
+        [(status,)] = await rows(bot, "SELECT status FROM jobs WHERE id = ?", (job_id,))
+        if status == "delivered":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} stayed {status}")

@@ -39,14 +39,17 @@ async def test_a_runner_crash_is_retried_then_failed_with_a_refund(
     assert sandbox.state.count("submit") == 1  # retries carried on from the row, never resent
 
 
-async def test_a_runner_crash_that_clears_up_delivers(services: Services, sandbox: Sandbox):
+async def test_a_runner_crash_that_clears_up_delivers(
+    services: Services, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+):
     jobs = quick_runner(services)
+    jobs._runner_backoff = 0.2
     video_dir = services.settings.database_path.parent / "videos"
     video_dir.write_text("in the way")
     job = await accept(services)
     sink = RecordingSink()
     jobs.start(job, sink)
-    await asyncio.wait_for(_until(lambda: sandbox.state.count("result") > 0), 10)
+    await _until(lambda: "runner crashed (attempt 1)" in caplog.text)
     video_dir.unlink()  # the operator freed the disk
     await jobs.wait_idle()
     assert sink.finals[-1].status == "delivered" and len(sink.delivered) == 1
@@ -73,12 +76,12 @@ async def test_a_shutdown_during_an_upload_leaves_the_file_until_the_upload_ends
     sink = SlowSink()
     services.jobs.start(job, sink)
     await asyncio.wait_for(sink.started.wait(), 10)
-    stopping = asyncio.create_task(services.jobs.shutdown(grace=5))
-    await asyncio.sleep(0.05)
+    await services.jobs.shutdown(grace=0.05)  # stops waiting before the upload is done
     sink.go_on.set()
-    await stopping
+    await _until(lambda: sink.delivered)
     [(job_id, video)] = sink.delivered
     assert job_id == job.id and video is not None and video[4:8] == b"ftyp"
+    await _until(lambda: not list(services.settings.database_path.parent.glob("videos/*.mp4")))
     assert list((services.settings.database_path.parent / "videos").glob("*.mp4")) == []
 
 
