@@ -1,29 +1,24 @@
-"""The discord.py bot: takes its services in the constructor, loads cogs, resumes jobs."""
+"""The discord.py bot, and only its wiring: services in the constructor, cogs and buttons in
+`setup_hook`, the command tree with its error handler, and the gateway events jobs care about."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import uuid
-from typing import Any
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
-from bot.core.errors import UserFacingError
-from bot.runcomfy import RunComfyError
+from bot.core.domain import Job
 from bot.services import Services
 from bot.ui.buttons import CancelButton
-from bot.ui.checks import moderator_rights, reply_ephemeral
+from bot.ui.errors import SeedanceTree
 from bot.ui.joblists import PageButton
 from bot.ui.sink import CardUpdater, DiscordSink
-from db.jobs import Job
 
 log = logging.getLogger(__name__)
 
-PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_messages": "Manage Messages"}
 COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist")
 
 
@@ -36,10 +31,10 @@ class SeedanceBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=SeedanceTree,
         )
         self.services = services
-        self.cards = CardUpdater(self, interval=services.settings.card_edit_interval)
-        self.tree.error(self.on_app_command_error)
+        self.cards = CardUpdater(self, services.jobs, interval=services.settings.card_edit_interval)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CancelButton, PageButton)
@@ -77,89 +72,3 @@ class SeedanceBot(commands.Bot):
             await self.tree.sync()
             await self.services.meta.set("global_commands", digest)
             log.info("global commands synced")
-
-    async def cancel_from(
-        self, interaction: discord.Interaction[Any], job_id: int, reason: str | None = None
-    ) -> None:
-        """The Cancel button and /jobs cancel both end here."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        jobs = self.services.jobs
-        try:
-            # A forged custom_id may name another server's job: it is as unknown as a missing one.
-            assert interaction.guild_id is not None
-            job = await jobs.job_in_guild(job_id, interaction.guild_id)
-            rights = await moderator_rights(self.services, interaction)
-            result = await jobs.cancel(
-                job_id,
-                interaction.user.id,
-                guild_id=interaction.guild_id,
-                moderator=rights.over(job.channel_id),
-                reason=reason,
-            )
-        except UserFacingError as exc:
-            await interaction.followup.send(exc.message, ephemeral=True)
-            return
-        except RunComfyError as exc:
-            await interaction.followup.send(
-                f"Job #{job_id} could not be cancelled just now: {exc.user_message}",
-                ephemeral=True,
-            )
-            return
-        if result.cancelled:
-            await self.cards.settle(result.job)
-        await interaction.followup.send(
-            f"Job #{job_id}: {result.reason}",
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        if result.cancelled and result.job.user_id != interaction.user.id:
-            await self._log_moderation(result.job, interaction.user.id, reason)
-
-    async def _log_moderation(self, job: Job, actor_id: int, reason: str | None) -> None:
-        why = f" Reason: {reason}" if reason else ""
-        text = f"<@{actor_id}> cancelled video #{job.id} by <@{job.user_id}>.{why}"
-        await self.record_moderation(job.guild_id, job.id, actor_id, "cancel", reason, text)
-
-    async def record_moderation(
-        self,
-        guild_id: int,
-        job_id: int | None,
-        actor_id: int,
-        action: str,
-        reason: str | None,
-        text: str,
-    ) -> None:
-        """Keep a moderator's action in the log, and post it to the server's log channel."""
-        policy = self.services.quotas.policy
-        await policy.log_moderation(guild_id, job_id, actor_id, action, reason)
-        channel_id = (await policy.get(guild_id)).log_channel_id
-        if channel_id is None:
-            return
-        try:
-            await self.get_partial_messageable(channel_id).send(
-                text, allowed_mentions=discord.AllowedMentions.none()
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not post to the log channel of guild %d (%s)", guild_id, exc.code)
-
-    async def on_app_command_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(original, UserFacingError):
-            text = original.message
-        elif isinstance(error, app_commands.NoPrivateMessage):
-            text = "This command only works in a server."
-        elif isinstance(error, app_commands.MissingPermissions):
-            names = [PERMISSION_NAMES.get(p, p) for p in error.missing_permissions]
-            text = f"You need the {' and '.join(names)} permission for that."
-        elif isinstance(error, app_commands.TransformerError):
-            text = f"The value `{str(error.value)[:40]}` can't be used for that option."
-        else:
-            code = uuid.uuid4().hex[:8]
-            log.error("error %s in /%s", code, interaction.command, exc_info=original)
-            text = (
-                "Something went wrong on our side. If it keeps happening, "
-                f"give a server admin this code: `{code}`."
-            )
-        await reply_ephemeral(interaction, text)

@@ -18,12 +18,12 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import ConfigError, Secret, Settings
+from bot.core.domain import Job, JobStatus
 from bot.core.errors import UserFacingError
 from bot.core.schema import MODEL
 from bot.services import build_services
 from bot.ui.cards import status_line
 from db.database import Database
-from db.jobs import Job
 
 DEMO_UPLOAD_LIMIT = 100 * 1024 * 1024
 
@@ -53,7 +53,7 @@ class ConsoleSink:
 
     async def finished(self, job: Job) -> None:
         self._say(_plain(status_line(job)))
-        if job.status == "failed" and job.error:
+        if job.status is JobStatus.FAILED and job.error:
             self._say(job.error)
         if self.saved is not None:
             size = self.saved.stat().st_size
@@ -109,5 +109,5 @@ async def run_demo(settings: Settings, options: dict[str, object], *, live: bool
         )
         services.jobs.start(job, sink)
         await services.jobs.wait_idle()
-        final = await services.jobs.jobs.get(job.id)
-        return 0 if final is not None and final.status == "delivered" else 1
+        final = await services.jobs.get(job.id)
+        return 0 if final is not None and final.status is JobStatus.DELIVERED else 1

@@ -8,12 +8,15 @@ import aiohttp
 
 from bot.config import Settings
 from bot.core.jobs import JobService
-from bot.core.quotas import QuotaPolicy, QuotaService
+from bot.core.quotas import QuotaPolicy, QuotaService, QuotaStores
 from bot.runcomfy import RunComfyClient
+from db.blocklist import BlocklistRepo
 from db.database import Database
+from db.guild_policy import GuildPolicyRepo
 from db.jobs import JobRepo
+from db.ledger import LedgerRepo
 from db.meta import MetaRepo
-from db.policy import PolicyRepo
+from db.modlog import ModerationLogRepo
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,15 @@ class Services:
     quotas: QuotaService
     jobs: JobService
     meta: MetaRepo
+
+
+def quota_stores(db: Database) -> QuotaStores:
+    return QuotaStores(
+        policies=GuildPolicyRepo(db),
+        ledger=LedgerRepo(db),
+        blocklist=BlocklistRepo(db),
+        modlog=ModerationLogRepo(db),
+    )
 
 
 def build_services(settings: Settings, session: aiohttp.ClientSession, db: Database) -> Services:
@@ -40,7 +52,7 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
             max_active_jobs=settings.quota_max_active_jobs,
             resolution_weights=settings.quota_resolution_weights,
         ),
-        PolicyRepo(db),
+        quota_stores(db),
     )
     jobs = JobService(
         JobRepo(db),

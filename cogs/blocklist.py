@@ -8,15 +8,8 @@ import discord
 from discord import app_commands
 
 from bot.client import SeedanceBot
-from bot.core.errors import UserFacingError
-from bot.core.text import match_key
 from bot.ui.checks import reply_ephemeral
 from cogs.common import GuardedGroup
-
-
-def _clean(term: str) -> str:
-    """Stored as prompts are matched: normalised (`Ｇｏｒｅ` is `gore`), casefolded, one space."""
-    return match_key(term)
 
 
 @app_commands.guild_only()
@@ -30,11 +23,8 @@ class Blocklist(GuardedGroup, name="blocklist", description="Words refused in pr
         self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 100]
     ) -> None:
         assert interaction.guild_id is not None
-        clean = _clean(term)
-        if not clean:
-            raise UserFacingError("A blocked term needs at least one letter or digit.")
-        policy = self.bot.services.quotas.policy
-        added = await policy.add_blocked_term(interaction.guild_id, clean, interaction.user.id)
+        quotas = self.bot.services.quotas
+        added = await quotas.add_blocked_term(interaction.guild_id, term, interaction.user.id)
         await reply_ephemeral(interaction, "Added." if added else "It was already on the list.")
 
     @app_commands.command(name="remove", description="Allow a word or phrase again")
@@ -43,17 +33,15 @@ class Blocklist(GuardedGroup, name="blocklist", description="Words refused in pr
         self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 100]
     ) -> None:
         assert interaction.guild_id is not None
-        removed = await self.bot.services.quotas.policy.remove_blocked_term(
-            interaction.guild_id, _clean(term)
-        )
+        removed = await self.bot.services.quotas.remove_blocked_term(interaction.guild_id, term)
         await reply_ephemeral(interaction, "Removed." if removed else "It was not on the list.")
 
     @app_commands.command(name="show", description="The words and phrases refused here")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         assert interaction.guild_id is not None
-        terms = await self.bot.services.quotas.policy.blocked_terms(interaction.guild_id)
+        terms = await self.bot.services.quotas.blocked_terms(interaction.guild_id)
         text = ", ".join(f"`{t}`" for t in terms) if terms else "Nothing is blocked."
-        await reply_ephemeral(interaction, text[:1900])
+        await reply_ephemeral(interaction, text)  # clipped there to Discord's limit
 
 
 async def setup(bot: SeedanceBot) -> None:

@@ -9,10 +9,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SeedanceBot
+from bot.core.domain import CANCELLABLE_STATUSES, JobStatus
 from bot.ui.budget import CHOICE_NAME_CHARS, excerpt
+from bot.ui.cancel import cancel_from
 from bot.ui.checks import moderator_rights
 from bot.ui.joblists import Reply, job_link, list_page, queue_page
-from db.jobs import CANCELLABLE_STATUSES
 
 
 class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your video jobs"):
@@ -37,7 +38,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         assert interaction.guild_id is not None
         found = await self.bot.services.jobs.job_in_guild(job, interaction.guild_id)
         embed, _ = await self.bot.cards.render(found)
-        if found.video_url and found.status in ("delivered", "failed"):
+        if found.video_url and found.status in (JobStatus.DELIVERED, JobStatus.FAILED):
             embed.add_field(name="Video link", value=found.video_url[:1000], inline=False)
         embed.add_field(name="Where", value=job_link(found) or "—", inline=False)
         await interaction.response.send_message(
@@ -55,7 +56,7 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         job: int,
         reason: app_commands.Range[str, 0, 200] | None = None,
     ) -> None:
-        await self.bot.cancel_from(interaction, job, reason)
+        await cancel_from(self.bot.services, self.bot.cards, interaction, job, reason)
 
     @cancel.autocomplete("job")
     async def cancel_choices(

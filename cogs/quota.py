@@ -12,6 +12,7 @@ from bot.client import SeedanceBot
 from bot.core.errors import NotAllowed
 from bot.core.quotas import QuotaSummary
 from bot.ui.checks import moderator_rights, reply_ephemeral
+from bot.ui.moderation import record_moderation
 from cogs.common import GuardedGroup
 
 
@@ -76,7 +77,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         self, interaction: discord.Interaction[Any], credits: app_commands.Range[int, 0, 100_000]
     ) -> None:
         assert interaction.guild_id is not None
-        await self.bot.services.quotas.policy.update(interaction.guild_id, credits_per_day=credits)
+        await self.bot.services.quotas.update_policy(interaction.guild_id, credits_per_day=credits)
         await reply_ephemeral(interaction, f"Every member now gets {credits} credits a day.")
 
     @app_commands.command(name="role", description="Daily credits for members with a role")
@@ -88,8 +89,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         credits: app_commands.Range[int, 0, 100_000] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        policy = self.bot.services.quotas.policy
-        await policy.set_role_allowance(interaction.guild_id, role.id, credits)
+        await self.bot.services.quotas.set_role_allowance(interaction.guild_id, role.id, credits)
         if credits is None:
             await reply_ephemeral(interaction, f"{role.mention} no longer has its own allowance.")
         else:
@@ -109,9 +109,8 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         note: app_commands.Range[str, 0, 200] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        quotas = self.bot.services.quotas
-        await quotas.policy.grant(
-            interaction.guild_id, member.id, quotas.period(), credits, interaction.user.id, note
+        await self.bot.services.quotas.grant(
+            interaction.guild_id, member.id, credits, interaction.user.id, note
         )
         await reply_ephemeral(
             interaction, f"{member.mention} got {credits} extra credits for today."
@@ -126,10 +125,13 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         reason: app_commands.Range[str, 0, 200] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        policy = self.bot.services.quotas.policy
-        await policy.ban(interaction.guild_id, member.id, interaction.user.id, reason)
+        await self.bot.services.quotas.ban(
+            interaction.guild_id, member.id, interaction.user.id, reason
+        )
         why = f" Reason: {reason}" if reason else ""
-        await self.bot.record_moderation(
+        await record_moderation(
+            self.bot,
+            self.bot.services.quotas,
             interaction.guild_id,
             None,
             interaction.user.id,
@@ -143,9 +145,11 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
     @app_commands.describe(member="Who")
     async def unban(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        removed = await self.bot.services.quotas.policy.unban(interaction.guild_id, member.id)
+        removed = await self.bot.services.quotas.unban(interaction.guild_id, member.id)
         if removed:
-            await self.bot.record_moderation(
+            await record_moderation(
+                self.bot,
+                self.bot.services.quotas,
                 interaction.guild_id,
                 None,
                 interaction.user.id,
@@ -163,7 +167,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
     ) -> None:
         assert interaction.guild_id is not None
         value = credits or None
-        await self.bot.services.quotas.policy.update(interaction.guild_id, daily_budget=value)
+        await self.bot.services.quotas.update_policy(interaction.guild_id, daily_budget=value)
         text = f"a daily budget of {credits} credits" if value else "no server-wide budget"
         await reply_ephemeral(interaction, f"This server now has {text}.")
 
@@ -173,7 +177,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         self, interaction: discord.Interaction[Any], jobs: app_commands.Range[int, 1, 20]
     ) -> None:
         assert interaction.guild_id is not None
-        await self.bot.services.quotas.policy.update(interaction.guild_id, max_active_jobs=jobs)
+        await self.bot.services.quotas.update_policy(interaction.guild_id, max_active_jobs=jobs)
         await reply_ephemeral(
             interaction, f"Members may now have {jobs} video(s) in progress at once."
         )
@@ -185,7 +189,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
     ) -> None:
         assert interaction.guild_id is not None
         rid = role.id if role else None
-        await self.bot.services.quotas.policy.update(interaction.guild_id, moderator_role_id=rid)
+        await self.bot.services.quotas.update_policy(interaction.guild_id, moderator_role_id=rid)
         who = role.mention if role else "members with Manage Messages"
         await reply_ephemeral(interaction, f"Video moderators are now {who}.")
 
@@ -196,7 +200,7 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
     ) -> None:
         assert interaction.guild_id is not None
         cid = channel.id if channel else None
-        await self.bot.services.quotas.policy.update(interaction.guild_id, log_channel_id=cid)
+        await self.bot.services.quotas.update_policy(interaction.guild_id, log_channel_id=cid)
         where = channel.mention if channel else "nowhere"
         await reply_ephemeral(interaction, f"Moderator actions will be posted {where}.")
 

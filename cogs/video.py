@@ -129,12 +129,12 @@ class VideoCog(commands.Cog):
             response = await interaction.response.send_message(**kwargs)
             card_id = response.message_id
             if card_id is not None:
-                await jobs.jobs.set_card(job.id, card_id)
+                await jobs.answered(job, card_id)
                 job = replace(job, card_message_id=card_id)
         except BaseException:
             # The member saw "the application did not respond" (or an error): nothing was
             # sent to RunComfy yet, so cancel and refund rather than run a job nobody follows.
-            await asyncio.shield(jobs.jobs.mark_cancelled(job.id, 0, ("accepted",)))
+            await asyncio.shield(jobs.unanswered(job))
             raise
         self.bot.cards.attach(job, interaction, (embed.to_dict(), view is not None))
 

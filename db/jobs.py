@@ -6,86 +6,33 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Collection
 from typing import Any
 
 import aiosqlite
 
+from bot.core.domain import (
+    CANCELLABLE_STATUSES,
+    OPEN_STATUSES,
+    WAITING_STATUSES,
+    Job,
+    JobStatus,
+    Limits,
+    NewJob,
+    Refusal,
+    sql_list,
+)
 from db.database import Database, Transaction
+from db.ledger import ledger_entry
 
-OPEN_STATUSES = ("accepted", "submitting", "queued", "running", "delivering")
-CANCELLABLE_STATUSES = ("accepted", "queued")
-_OPEN_SQL = "('accepted', 'submitting', 'queued', 'running', 'delivering')"
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    guild_id: int
-    channel_id: int
-    user_id: int
-    model_path: str
-    params: dict[str, Any]
-    cost: int
-    period: str
-    upload_limit: int
-    status: str
-    queue_position: int | None
-    request_id: str | None
-    card_message_id: int | None
-    result_message_id: int | None
-    video_url: str | None
-    error: str | None
-    cancelled_by: int | None
-    created_at: float
-    submitted_at: float | None
-    started_at: float | None
-    finished_at: float | None
-    delivered_at: float | None
-    updated_at: float
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def prompt(self) -> str:
-        return str(self.params.get("text", ""))
-
-
-@dataclass(frozen=True)
-class NewJob:
-    guild_id: int
-    channel_id: int
-    user_id: int
-    model_path: str
-    params: dict[str, Any]
-    cost: int
-    period: str
-    upload_limit: int
-
-
-@dataclass(frozen=True)
-class Limits:
-    credits: int  # the member's allowance for the period
-    max_active: int  # open jobs at once, per member
-    guild_budget: int | None = None  # credits for the whole server per period
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a job was not accepted: 'active', 'credits' or 'budget', with the figures to explain."""
-
-    reason: str
-    used: int
-    active: int
-    granted: int = 0
-    guild_used: int = 0
+_OPEN_SQL = sql_list(OPEN_STATUSES)
+_WAITING_SQL = sql_list(WAITING_STATUSES)
 
 
 def _job(row: aiosqlite.Row) -> Job:
     values = dict(row)
     values["params"] = json.loads(values["params"])
+    values["status"] = JobStatus(values["status"])
     return Job(**values)
 
 
@@ -125,7 +72,7 @@ class JobRepo:
             row = await tx.fetchone(
                 "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
                 " period, upload_limit, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?) RETURNING *",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     new.guild_id,
                     new.channel_id,
@@ -135,6 +82,7 @@ class JobRepo:
                     new.cost,
                     new.period,
                     new.upload_limit,
+                    JobStatus.ACCEPTED,
                     now,
                     now,
                 ),
@@ -168,10 +116,10 @@ class JobRepo:
         )
         return int(row[0]) if row else 0
 
-    async def open_in_guild(self, guild_id: int, limit: int | None = None) -> list[Job]:
+    async def open_in_guild(self, guild_id: int) -> list[Job]:
         rows = await self._db.fetchall(
-            f"SELECT * FROM jobs WHERE guild_id = ? AND status IN {_OPEN_SQL} ORDER BY id LIMIT ?",
-            (guild_id, -1 if limit is None else limit),
+            f"SELECT * FROM jobs WHERE guild_id = ? AND status IN {_OPEN_SQL} ORDER BY id",
+            (guild_id,),
         )
         return [_job(r) for r in rows]
 
@@ -179,11 +127,11 @@ class JobRepo:
         """How long recent delivered jobs of this kind took from submit to finish, newest first."""
         rows = await self._db.fetchall(
             "SELECT finished_at - submitted_at FROM jobs"
-            " WHERE status = 'delivered' AND model_path = ?"
+            " WHERE status = ? AND model_path = ?"
             "   AND json_extract(params, '$.resolution') = ?"
             "   AND finished_at IS NOT NULL AND submitted_at IS NOT NULL"
             " ORDER BY id DESC LIMIT ?",
-            (model_path, resolution, limit),
+            (JobStatus.DELIVERED, model_path, resolution, limit),
         )
         return [float(r[0]) for r in rows]
 
@@ -195,30 +143,38 @@ class JobRepo:
 
     async def mark_submitting(self, job_id: int) -> bool:
         """accepted -> submitting, right before the paid call; False if it was cancelled."""
-        return await self._move(job_id, ("accepted",), status="submitting")
+        return await self._move(
+            job_id, frozenset({JobStatus.ACCEPTED}), status=JobStatus.SUBMITTING
+        )
 
     async def mark_submitted(self, job_id: int, request_id: str) -> bool:
         now = time.time()
         return await self._move(
-            job_id, ("submitting",), status="queued", request_id=request_id, submitted_at=now
+            job_id,
+            frozenset({JobStatus.SUBMITTING}),
+            status=JobStatus.QUEUED,
+            request_id=request_id,
+            submitted_at=now,
         )
 
-    async def mark_progress(self, job_id: int, status: str, queue_position: int | None) -> bool:
+    async def mark_progress(
+        self, job_id: int, status: JobStatus, queue_position: int | None
+    ) -> bool:
         """Record what the provider says while the job waits or runs."""
         fields: dict[str, Any] = {"status": status, "queue_position": queue_position}
-        if status == "running":
+        if status == JobStatus.RUNNING:
             await self._db.execute(
                 "UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL"
-                " AND status IN ('queued', 'running')",
+                f" AND status IN {_WAITING_SQL}",
                 (time.time(), job_id),
             )
-        return await self._move(job_id, ("queued", "running"), **fields)
+        return await self._move(job_id, WAITING_STATUSES, **fields)
 
     async def mark_delivering(self, job_id: int, video_url: str) -> bool:
         return await self._move(
             job_id,
-            ("queued", "running"),
-            status="delivering",
+            WAITING_STATUSES,
+            status=JobStatus.DELIVERING,
             video_url=video_url,
             queue_position=None,
             finished_at=time.time(),
@@ -228,34 +184,34 @@ class JobRepo:
         """delivering -> delivered, committing the reserved credits."""
         async with self._db.transaction() as tx:
             job = await _locked(tx, job_id)
-            if job is None or job.status != "delivering":
+            if job is None or job.status is not JobStatus.DELIVERING:
                 return False
             await tx.execute(
-                "UPDATE jobs SET status = 'delivered', result_message_id = ?, delivered_at = ?,"
+                "UPDATE jobs SET status = ?, result_message_id = ?, delivered_at = ?,"
                 " updated_at = ? WHERE id = ?",
-                (result_message_id, time.time(), time.time(), job_id),
+                (JobStatus.DELIVERED, result_message_id, time.time(), time.time(), job_id),
             )
             await ledger_entry(tx, job.guild_id, job.user_id, job.period, job.id, "commit", 0)
         return True
 
     async def mark_failed(self, job_id: int, error: str) -> Job | None:
         """Any open status -> failed, refunding the reserve. None if it was already closed."""
-        return await self._close(job_id, OPEN_STATUSES, "failed", error=error)
+        return await self._close(job_id, OPEN_STATUSES, JobStatus.FAILED, error=error)
 
     async def mark_cancelled(
         self,
         job_id: int,
         actor_id: int,
-        from_statuses: tuple[str, ...] = CANCELLABLE_STATUSES,
+        from_statuses: Collection[str] = CANCELLABLE_STATUSES,
         reason: str | None = None,
     ) -> Job | None:
         """-> cancelled with a refund, only from `from_statuses`; None if it was not there."""
         return await self._close(
-            job_id, from_statuses, "cancelled", cancelled_by=actor_id, error=reason
+            job_id, from_statuses, JobStatus.CANCELLED, cancelled_by=actor_id, error=reason
         )
 
     async def _close(
-        self, job_id: int, from_statuses: tuple[str, ...], status: str, **fields: Any
+        self, job_id: int, from_statuses: Collection[str], status: JobStatus, **fields: Any
     ) -> Job | None:
         async with self._db.transaction() as tx:
             job = await _locked(tx, job_id)
@@ -280,7 +236,7 @@ class JobRepo:
             row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job(row) if row else None
 
-    async def _move(self, job_id: int, from_statuses: tuple[str, ...], **fields: Any) -> bool:
+    async def _move(self, job_id: int, from_statuses: frozenset[JobStatus], **fields: Any) -> bool:
         marks = ", ".join("?" for _ in from_statuses)
         sets = ", ".join(f"{k} = ?" for k in fields)
         changed = await self._db.execute(
@@ -293,24 +249,6 @@ class JobRepo:
 async def _locked(tx: Transaction, job_id: int) -> Job | None:
     row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
     return _job(row) if row else None
-
-
-async def ledger_entry(
-    tx: Transaction,
-    guild_id: int,
-    user_id: int,
-    period: str,
-    job_id: int | None,
-    kind: str,
-    amount: int,
-    actor_id: int | None = None,
-    note: str | None = None,
-) -> None:
-    await tx.execute(
-        "INSERT INTO ledger (guild_id, user_id, period, job_id, kind, amount, actor_id, note,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (guild_id, user_id, period, job_id, kind, amount, actor_id, note, time.time()),
-    )
 
 
 async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:

@@ -7,17 +7,18 @@ exactly when their credits come back, and the reset shows as a Discord timestamp
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.core.errors import QuotaRefused
+from bot.core.domain import GuildPolicy, GuildRules, Limits, ModerationEntry
+from bot.core.errors import QuotaRefused, UserFacingError
+from bot.core.ports import BlocklistStore, LedgerStore, ModerationStore, PolicyStore
 from bot.core.schema import VideoRequest
 from bot.core.text import match_key
-from db.jobs import Limits
-from db.policy import PolicyRepo
 
 BLOCKED = (
     "Your prompt contains a word or phrase this server does not allow. "
@@ -51,13 +52,27 @@ class QuotaSummary:
         return max(self.allowance + self.granted - self.used, 0)
 
 
+@dataclass(frozen=True)
+class QuotaStores:
+    policies: PolicyStore
+    ledger: LedgerStore
+    blocklist: BlocklistStore
+    modlog: ModerationStore
+
+
 class QuotaService:
+    """Reads go to the stores except `rules()`, which is cached per server: /video asks for it
+    on every request and must answer Discord within 3 s. Every write here drops that cache."""
+
     def __init__(
-        self, defaults: QuotaPolicy, policy: PolicyRepo, clock: Callable[[], float] = time.time
+        self, defaults: QuotaPolicy, stores: QuotaStores, clock: Callable[[], float] = time.time
     ) -> None:
         self.defaults = defaults
-        self.policy = policy
+        self._stores = stores
         self._clock = clock
+        self._rules: dict[int, GuildRules] = {}
+        self._generation: dict[int, int] = {}
+        self._loading: dict[int, asyncio.Future[GuildRules]] = {}
 
     def cost(self, request: VideoRequest) -> int:
         """Duration in seconds times the resolution's weight (close to per-pixel-second pricing)."""
@@ -78,7 +93,7 @@ class QuotaService:
 
     async def limits_for(self, guild_id: int, role_ids: Sequence[int] = ()) -> Limits:
         """A member's limits: the best of the server default and their roles' allowances."""
-        rules = await self.policy.rules(guild_id)
+        rules = await self.rules(guild_id)
         policy = rules.policy
         base = policy.credits_per_day
         if base is None:
@@ -90,7 +105,7 @@ class QuotaService:
 
     async def screen(self, guild_id: int, user_id: int, prompt: str) -> None:
         """Refuse banned members and blocked terms before anything is charged."""
-        rules = await self.policy.rules(guild_id)
+        rules = await self.rules(guild_id)
         if user_id in rules.banned:
             raise QuotaRefused(BANNED)
         # Both sides through the same key: a prompt that skipped `validate` is still normalised,
@@ -104,7 +119,7 @@ class QuotaService:
         self, guild_id: int, user_id: int, role_ids: Sequence[int] = ()
     ) -> QuotaSummary:
         limits = await self.limits_for(guild_id, role_ids)
-        usage = await self.policy.usage(guild_id, user_id, self.period())
+        usage = await self._stores.ledger.usage(guild_id, user_id, self.period())
         return QuotaSummary(
             allowance=limits.credits,
             granted=usage.granted,
@@ -113,5 +128,96 @@ class QuotaService:
             max_active=limits.max_active,
             reset_at=self.reset_at(),
             daily_budget=limits.guild_budget,
-            banned=await self.policy.is_banned(guild_id, user_id),
+            banned=user_id in (await self.rules(guild_id)).banned,
         )
+
+    # --- the cached rules ----------------------------------------------------------------------
+
+    async def rules(self, guild_id: int) -> GuildRules:
+        cached = self._rules.get(guild_id)
+        if cached is not None:
+            return cached
+        # One load per server at a time: a burst of commands on a cold cache waits for it
+        # instead of each reading the same rows.
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_rules(guild_id))
+            self._loading[guild_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load_rules(self, guild_id: int) -> GuildRules:
+        generation = self._generation.get(guild_id, 0)
+        policies = self._stores.policies
+        rules = GuildRules(
+            policy=await policies.get(guild_id),
+            role_allowances=await policies.role_allowances(guild_id),
+            blocked_terms=tuple(await self._stores.blocklist.terms(guild_id)),
+            banned=await policies.banned(guild_id),
+        )
+        if self._generation.get(guild_id, 0) == generation:
+            self._rules[guild_id] = rules
+        return rules
+
+    def _changed(self, guild_id: int) -> None:
+        # A load that overlapped this write sees a new generation and does not cache.
+        self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
+        self._rules.pop(guild_id, None)
+        self._loading.pop(guild_id, None)  # callers from now on wait for a fresh load
+
+    # --- a server's policy, written by its admins and moderators ---------------------------
+
+    async def policy(self, guild_id: int) -> GuildPolicy:
+        return (await self.rules(guild_id)).policy
+
+    async def update_policy(self, guild_id: int, **fields: int | None) -> GuildPolicy:
+        """Set some fields (None clears one back to the default)."""
+        updated = await self._stores.policies.update(guild_id, fields)
+        self._changed(guild_id)
+        return updated
+
+    async def set_role_allowance(self, guild_id: int, role_id: int, credits: int | None) -> None:
+        await self._stores.policies.set_role_allowance(guild_id, role_id, credits)
+        self._changed(guild_id)
+
+    async def grant(
+        self, guild_id: int, user_id: int, amount: int, actor_id: int, note: str | None
+    ) -> int:
+        """Extra credits for today; returns the day's total grant."""
+        return await self._stores.ledger.grant(
+            guild_id, user_id, self.period(), amount, actor_id, note
+        )
+
+    async def ban(self, guild_id: int, user_id: int, actor_id: int, reason: str | None) -> None:
+        await self._stores.policies.ban(guild_id, user_id, actor_id, reason)
+        self._changed(guild_id)
+
+    async def unban(self, guild_id: int, user_id: int) -> bool:
+        removed = await self._stores.policies.unban(guild_id, user_id)
+        self._changed(guild_id)
+        return removed
+
+    async def blocked_terms(self, guild_id: int) -> list[str]:
+        return list((await self.rules(guild_id)).blocked_terms)
+
+    async def add_blocked_term(self, guild_id: int, term: str, actor_id: int) -> bool:
+        """Stored as prompts are matched (`Ｇｏｒｅ` is `gore`); False if it was there."""
+        key = match_key(term)
+        if not key:
+            raise UserFacingError("A blocked term needs at least one letter or digit.")
+        added = await self._stores.blocklist.add(guild_id, key, actor_id)
+        self._changed(guild_id)
+        return added
+
+    async def remove_blocked_term(self, guild_id: int, term: str) -> bool:
+        removed = await self._stores.blocklist.remove(guild_id, match_key(term))
+        self._changed(guild_id)
+        return removed
+
+    async def record_moderation(
+        self, guild_id: int, job_id: int | None, actor_id: int, action: str, reason: str | None
+    ) -> None:
+        await self._stores.modlog.record(guild_id, job_id, actor_id, action, reason)
+
+    async def moderation_log(self, guild_id: int, limit: int = 20) -> list[ModerationEntry]:
+        return await self._stores.modlog.recent(guild_id, limit)

@@ -1,7 +1,7 @@
 """RunComfy model API client: typed answers, one exception tree, safe retries."""
 
-from bot.runcomfy.client import RunComfyClient
-from bot.runcomfy.errors import (
+from bot.core.provider import CancelOutcome, JobResult, JobState, StatusReport, Submission
+from bot.core.provider_errors import (
     AuthError,
     BadResponse,
     Forbidden,
@@ -16,7 +16,7 @@ from bot.runcomfy.errors import (
     UnknownModel,
     UntrustedHost,
 )
-from bot.runcomfy.models import CancelOutcome, JobResult, JobState, StatusReport, Submission
+from bot.runcomfy.client import RunComfyClient
 
 __all__ = [
     "AuthError",

@@ -26,13 +26,10 @@ import aiohttp
 from yarl import URL
 
 from bot.config import DEFAULT_DOWNLOAD_HOSTS, Secret
-from bot.runcomfy import errors as e
+from bot.core import provider_errors as e
+from bot.core.provider import CancelOutcome, JobResult, StatusReport, Submission
 from bot.runcomfy.hosts import DOWNLOAD_SCHEMES, host_allowed, parse_patterns, shown_host, url_host
 from bot.runcomfy.models import (
-    CancelOutcome,
-    JobResult,
-    StatusReport,
-    Submission,
     error_code,
     parse_cancel,
     parse_result,

@@ -10,25 +10,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-from bot.runcomfy.errors import BadResponse
+from bot.core.provider import CancelOutcome, JobResult, JobState, StatusReport, Submission
+from bot.core.provider_errors import BadResponse
 
 # Where a provider puts its human-readable reason, in the documented order of preference.
 MESSAGE_KEYS = ("error_message", "message", "error", "detail")
-
-
-class JobState(StrEnum):
-    QUEUED = "in_queue"
-    RUNNING = "in_progress"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 # The provider's own clients accept "succeeded" as success; "canceled" is a cheap safety net.
@@ -36,37 +27,6 @@ _STATES: dict[str, JobState] = {s.value: s for s in JobState} | {
     "succeeded": JobState.COMPLETED,
     "canceled": JobState.CANCELLED,
 }
-
-
-@dataclass(frozen=True)
-class Submission:
-    request_id: str
-    status_url: str
-    result_url: str
-    cancel_url: str
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    request_id: str
-    state: JobState
-    queue_position: int | None
-
-
-@dataclass(frozen=True)
-class JobResult:
-    request_id: str
-    state: JobState
-    video_url: str | None
-    error: str | None
-    queue_position: int | None
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    request_id: str
-    cancelled: bool
-    state: JobState | None
 
 
 def request_url(base_url: str, request_id: str, action: str) -> str:

@@ -4,12 +4,11 @@ a restart (discord.py routes any matching custom_id here, no live View needed)."
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.client import SeedanceBot
+from bot.ui.cancel import cancel_from
 
 
 class CancelButton(
@@ -37,8 +36,8 @@ class CancelButton(
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: SeedanceBot = interaction.client
-        await bot.cancel_from(interaction, self.job_id)
+        bot = interaction.client  # the SeedanceBot: its services and its card updater
+        await cancel_from(bot.services, bot.cards, interaction, self.job_id)
 
 
 def job_view(job_id: int, cancellable: bool) -> discord.ui.View | None:

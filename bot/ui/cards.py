@@ -8,36 +8,36 @@ from __future__ import annotations
 
 import discord
 
+from bot.core.domain import Job, JobStatus
 from bot.ui.budget import EMBED_DESCRIPTION_CHARS, FIELD_VALUE_CHARS, clip
-from db.jobs import Job
 
 COLOURS = {
-    "accepted": discord.Colour.light_grey(),
-    "submitting": discord.Colour.light_grey(),
-    "queued": discord.Colour.blurple(),
-    "running": discord.Colour.gold(),
-    "delivering": discord.Colour.gold(),
-    "delivered": discord.Colour.green(),
-    "failed": discord.Colour.red(),
-    "cancelled": discord.Colour.dark_grey(),
+    JobStatus.ACCEPTED: discord.Colour.light_grey(),
+    JobStatus.SUBMITTING: discord.Colour.light_grey(),
+    JobStatus.QUEUED: discord.Colour.blurple(),
+    JobStatus.RUNNING: discord.Colour.gold(),
+    JobStatus.DELIVERING: discord.Colour.gold(),
+    JobStatus.DELIVERED: discord.Colour.green(),
+    JobStatus.FAILED: discord.Colour.red(),
+    JobStatus.CANCELLED: discord.Colour.dark_grey(),
 }
 
 
 def status_line(job: Job) -> str:
-    if job.status in ("accepted", "submitting"):
+    if job.status in (JobStatus.ACCEPTED, JobStatus.SUBMITTING):
         return "⏳ Sending to the generator…"
-    if job.status == "queued":
+    if job.status is JobStatus.QUEUED:
         if job.queue_position is None:
             return "⏳ Queued"
         ahead = job.queue_position
         return f"⏳ Queued: #{ahead + 1} in line" + (" (next up)" if ahead == 0 else "")
-    if job.status == "running":
+    if job.status is JobStatus.RUNNING:
         return "🎬 Generating…"
-    if job.status == "delivering":
+    if job.status is JobStatus.DELIVERING:
         return "📦 Finished: uploading the video…"
-    if job.status == "delivered":
+    if job.status is JobStatus.DELIVERED:
         return "✅ Done"
-    if job.status == "cancelled":
+    if job.status is JobStatus.CANCELLED:
         who = f" by <@{job.cancelled_by}>" if job.cancelled_by else ""
         return f"🚫 Cancelled{who}; the credits were refunded"
     return "❌ Failed"
@@ -52,11 +52,11 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
         colour=COLOURS.get(job.status, discord.Colour.default()),
     )
     embed.add_field(name="Status", value=status_line(job), inline=False)
-    if job.status == "failed" and job.error:
+    if job.status is JobStatus.FAILED and job.error:
         embed.add_field(
             name="What happened", value=clip(job.error, FIELD_VALUE_CHARS), inline=False
         )
-    if job.status == "cancelled" and job.error:
+    if job.status is JobStatus.CANCELLED and job.error:
         embed.add_field(name="Reason", value=clip(job.error, FIELD_VALUE_CHARS), inline=False)
     seed = p.get("seed")
     embed.add_field(
@@ -72,7 +72,7 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
     embed.add_field(name="Requested", value=f"<t:{int(job.created_at)}:R>", inline=True)
     if eta_at is not None and job.is_open:
         embed.add_field(name="Expected", value=f"<t:{eta_at}:R> (from recent jobs)", inline=True)
-    if job.status == "delivered" and job.delivered_at:
+    if job.status is JobStatus.DELIVERED and job.delivered_at:
         took = int(job.delivered_at - job.created_at)
         shown = f"{took // 60} min {took % 60} s" if took >= 60 else f"{took} s"
         embed.add_field(name="Took", value=shown, inline=True)
@@ -82,7 +82,7 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
 
 def _cost(job: Job) -> str:
     unit = "credit" if job.cost == 1 else "credits"
-    if job.status in ("failed", "cancelled"):
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         return f"~~{job.cost} {unit}~~ refunded"
     return f"{job.cost} {unit}"
 

@@ -64,7 +64,7 @@ async def moderator_rights(
 ) -> ModeratorRights:
     if interaction.guild_id is None:
         return ModeratorRights(interaction, False)
-    role_id = (await services.quotas.policy.get(interaction.guild_id)).moderator_role_id
+    role_id = (await services.quotas.policy(interaction.guild_id)).moderator_role_id
     roles = getattr(interaction.user, "roles", [])
     return ModeratorRights(interaction, role_id is not None and any(r.id == role_id for r in roles))
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import discord
 
+from bot.core.domain import Job
 from bot.core.errors import NotAllowed, UserFacingError
 from bot.services import Services
 from bot.ui.budget import EMBED_DESCRIPTION_CHARS, clip, excerpt, fit_lines
 from bot.ui.cards import status_line
 from bot.ui.checks import moderator_rights, reply_ephemeral
-from db.jobs import Job
 
 PAGE_SIZE = 10
 PROMPT_CHARS = 60

@@ -17,18 +17,15 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import discord
 
-from bot.core.jobs import Undeliverable
+from bot.core.domain import CANCELLABLE_STATUSES, Job
+from bot.core.jobs import JobService, Undeliverable
 from bot.ui.buttons import job_view
 from bot.ui.cards import render, result_text
 from bot.ui.pacing import Pacer
-from db.jobs import Job
-
-if TYPE_CHECKING:
-    from bot.client import SeedanceBot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,8 +49,16 @@ class _Card:
 
 
 class CardUpdater:
-    def __init__(self, bot: SeedanceBot, *, interval: float, pacer: Pacer | None = None) -> None:
-        self._bot = bot
+    def __init__(
+        self,
+        client: discord.Client,
+        jobs: JobService,
+        *,
+        interval: float,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._client = client
+        self._jobs = jobs
         self._interval = interval
         self._pacer = pacer or Pacer()
         self._cards: dict[int, _Card] = {}
@@ -120,9 +125,9 @@ class CardUpdater:
             card.last_edit = time.monotonic()
 
     async def render(self, job: Job) -> tuple[discord.Embed, discord.ui.View | None]:
-        expected = await self._bot.services.jobs.expected_at(job)
+        expected = await self._jobs.expected_at(job)
         embed = render(job, int(expected) if expected else None)
-        return embed, job_view(job.id, job.status in ("accepted", "queued"))
+        return embed, job_view(job.id, job.status in CANCELLABLE_STATUSES)
 
     async def _show(self, job: Job, card: _Card) -> None:
         embed, view = await self.render(job)
@@ -153,7 +158,7 @@ class CardUpdater:
         if age > CARD_MAX_AGE and job.is_open:
             await self._fresh_card(job, embed, view)
             return  # a closed job's final state is still tried on the old card below
-        message = self._bot.get_partial_messageable(job.channel_id).get_partial_message(
+        message = self._client.get_partial_messageable(job.channel_id).get_partial_message(
             job.card_message_id
         )
         try:
@@ -171,7 +176,7 @@ class CardUpdater:
     ) -> None:
         if not job.is_open or not self.writable(job.channel_id):
             return  # the result message already tells the story; no new card for a closed job
-        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         kwargs: dict[str, Any] = {"embed": embed, "allowed_mentions": NO_MENTIONS}
         if view is not None:
             kwargs["view"] = view
@@ -180,7 +185,7 @@ class CardUpdater:
         except (discord.NotFound, discord.Forbidden) as exc:
             self.refused(job.channel_id, exc)  # the result will go by DM
             return
-        await self._bot.services.jobs.jobs.set_card(job.id, message.id)
+        await self._jobs.answered(job, message.id)
 
     async def paced(self, channel_id: int, call: Coroutine[Any, Any, T]) -> T:
         """A bot-token write, once the channel's and the global budget allow it."""
@@ -200,8 +205,8 @@ def _token_ok(interaction: discord.Interaction[Any]) -> bool:
 class DiscordSink:
     """The JobSink for one job: progress to its card, the result to its channel (or a DM)."""
 
-    def __init__(self, bot: SeedanceBot, updater: CardUpdater) -> None:
-        self._bot = bot
+    def __init__(self, client: discord.Client, updater: CardUpdater) -> None:
+        self._client = client
         self._updater = updater
 
     async def progress(self, job: Job) -> None:
@@ -224,7 +229,7 @@ class DiscordSink:
                 log.info("job %d: followup failed (%s); posting in the channel", job.id, exc.code)
         if not self._updater.writable(job.channel_id):
             return await self._by_dm(job, video, too_large)
-        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         reference = None
         if job.card_message_id is not None:
             reference = discord.MessageReference(
@@ -241,7 +246,7 @@ class DiscordSink:
         """The channel is gone or closed to the bot: send the result to its author, once."""
         log.info("job %d: sending the result by DM", job.id)
         try:
-            dm = await self._bot.create_dm(discord.Object(job.user_id))
+            dm = await self._client.create_dm(discord.Object(job.user_id))
             message = await self._send_fitting(dm, job, video, too_large, None)
         except discord.Forbidden as exc:
             raise Undeliverable(f"DM refused ({exc.code})") from None  # DMs closed: final

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.domain import CANCELLABLE_STATUSES, OPEN_STATUSES, Job, Limits, NewJob, Refusal
 from db.database import Database
-from db.jobs import CANCELLABLE_STATUSES, OPEN_STATUSES, Job, JobRepo, Limits, NewJob, Refusal
+from db.jobs import JobRepo
 
 CLOSED = ("delivered", "failed", "cancelled")
 ROOMY = Limits(credits=10**9, max_active=10**9)
@@ -363,7 +364,7 @@ async def test_failing_any_open_job_refunds_once(db: Database, repo: JobRepo, st
     assert await scalar(db, "SELECT used FROM quota_usage") == 0
     before = (await ledger_count(db), await usage_rows(db), await row_of(db, job.id))
     assert await repo.mark_failed(job.id, "again") is None
-    assert await repo.mark_cancelled(job.id, 1, OPEN_STATUSES + CLOSED[:1]) is None
+    assert await repo.mark_cancelled(job.id, 1, (*OPEN_STATUSES, *CLOSED[:1])) is None
     assert (await ledger_count(db), await usage_rows(db), await row_of(db, job.id)) == before
     await assert_books_balance(db)
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.domain import Job
 from bot.core.errors import NotAllowed, QuotaRefused
 from bot.core.jobs import LOST_SUBMIT, UNANSWERED, VIDEO_GONE
 from bot.core.schema import MODEL, VideoRequest
 from bot.sandbox import Sandbox
 from bot.services import Services
-from db.jobs import Job
+from db.jobs import JobRepo
 
 
 class RecordingSink:
@@ -111,8 +112,8 @@ async def test_crash_between_submit_and_storing_the_id_is_refunded_not_resent(
     services: Services, sandbox: Sandbox
 ):
     job = await accept(services)
-    assert await services.jobs.jobs.mark_submitting(job.id)  # then the process "died"
-    stuck = await services.jobs.jobs.get(job.id)
+    assert await JobRepo(services.db).mark_submitting(job.id)  # then the process "died"
+    stuck = await JobRepo(services.db).get(job.id)
     assert stuck is not None
     sink = RecordingSink()
     await services.jobs.run(stuck, sink)
@@ -127,10 +128,10 @@ async def test_resuming_a_queued_job_polls_it_and_never_submits_again(
     sandbox.config.paused = True
     job = await accept(services)
     submission = await services.runcomfy.submit(job.model_path, job.params)
-    assert await services.jobs.jobs.mark_submitting(job.id)
-    assert await services.jobs.jobs.mark_submitted(job.id, submission.request_id)
+    assert await JobRepo(services.db).mark_submitting(job.id)
+    assert await JobRepo(services.db).mark_submitted(job.id, submission.request_id)
     sandbox.config.paused = False
-    resumed = await services.jobs.jobs.get(job.id)
+    resumed = await JobRepo(services.db).get(job.id)
     assert resumed is not None
     sink = RecordingSink()
     await services.jobs.run(resumed, sink)
@@ -196,7 +197,7 @@ async def start_queued(services: Services, sandbox: Sandbox) -> tuple[Job, Recor
     sink = RecordingSink()
     services.jobs.start(job, sink)
     for _ in range(500):
-        current = await services.jobs.jobs.get(job.id)
+        current = await JobRepo(services.db).get(job.id)
         if current is not None and current.status == "queued":
             return job, sink
         await asyncio.sleep(0.02)
@@ -214,7 +215,7 @@ async def test_a_job_never_answered_before_a_crash_is_cancelled_on_resume(
         return sinks[-1]
 
     assert await services.jobs.resume_all(sink_for) == 0
-    closed = await services.jobs.jobs.get(job.id)
+    closed = await JobRepo(services.db).get(job.id)
     assert closed is not None and closed.status == "cancelled" and closed.error == UNANSWERED
     assert sandbox.state.count("submit") == 0 and await used(services) == 0
 
@@ -238,9 +239,9 @@ async def test_one_unknown_request_answer_is_not_taken_as_final(
 
 
 async def test_a_ban_right_after_a_rules_load_began_is_seen(services: Services):
-    policy = services.quotas.policy
-    loading = asyncio.create_task(policy.rules(1))
+    quotas = services.quotas
+    loading = asyncio.create_task(quotas.rules(1))
     await asyncio.sleep(0)  # the load has started and waits on the database
-    await policy.ban(1, 7, actor_id=99, reason=None)
-    assert 7 in (await policy.rules(1)).banned
+    await quotas.ban(1, 7, actor_id=99, reason=None)
+    assert 7 in (await quotas.rules(1)).banned
     await loading

@@ -8,18 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.domain import Job
 from bot.core.errors import JobNotFound
 from bot.core.jobs import CRASHED, LOST_SUBMIT, JobService
 from bot.sandbox import Sandbox
 from bot.services import Services
-from db.jobs import Job
+from db.jobs import JobRepo
 from tests.integration.test_jobs_flow import RecordingSink, accept, used
 
 
 def quick_runner(services: Services) -> JobService:
     """The same service, retrying a crashed runner without waiting seconds between tries."""
     jobs = services.jobs
-    jobs._runner_backoff = 0.01
+    jobs.runner.backoff = 0.01
     return jobs
 
 
@@ -43,7 +44,7 @@ async def test_a_runner_crash_that_clears_up_delivers(
     services: Services, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ):
     jobs = quick_runner(services)
-    jobs._runner_backoff = 0.2
+    jobs.runner.backoff = 0.2
     video_dir = services.settings.database_path.parent / "videos"
     video_dir.write_text("in the way")
     job = await accept(services)
@@ -90,7 +91,7 @@ async def test_a_job_of_another_server_is_unknown_to_cancel(services: Services, 
     job = await accept(services)  # in guild 1
     with pytest.raises(JobNotFound):
         await services.jobs.cancel(job.id, actor_id=7, guild_id=2, moderator=True)
-    fresh = await services.jobs.jobs.get(job.id)
+    fresh = await JobRepo(services.db).get(job.id)
     assert fresh is not None and fresh.status == "accepted"
 
 
@@ -124,7 +125,7 @@ async def _until(check) -> None:  # type: ignore[no-untyped-def]
 
 async def _queued(services: Services, job: Job) -> None:
     while True:
-        fresh = await services.jobs.jobs.get(job.id)
+        fresh = await JobRepo(services.db).get(job.id)
         if fresh is not None and fresh.status == "queued":
             return
         await asyncio.sleep(0.01)

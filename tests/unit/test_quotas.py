@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.domain import Limits
 from bot.core.quotas import QuotaPolicy, QuotaService
 from bot.core.schema import MODEL, VideoRequest
+from bot.services import quota_stores
 from db.database import Database
-from db.jobs import Limits
-from db.policy import PolicyRepo
 
 RESOLUTIONS = [str(r) for r in MODEL.enum("resolution")]
 DURATIONS = [int(d) for d in MODEL.enum("duration")]
@@ -27,14 +27,14 @@ Make = Callable[..., QuotaService]
 
 
 @pytest.fixture
-async def policy(tmp_path: Path) -> AsyncIterator[PolicyRepo]:
-    db = await Database.open(tmp_path / "quotas.db")
-    yield PolicyRepo(db)
-    await db.close()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "quotas.db")
+    yield database
+    await database.close()
 
 
 @pytest.fixture
-def make(policy: PolicyRepo) -> Make:
+def make(db: Database) -> Make:
     """A QuotaService over a real (empty) policy table, with a fixed clock."""
 
     def build(
@@ -45,7 +45,7 @@ def make(policy: PolicyRepo) -> Make:
     ) -> QuotaService:
         defaults = QuotaPolicy(credits_per_day, max_active_jobs, weights or WEIGHTS)
         tick = clock if callable(clock) else (lambda: float(clock))
-        return QuotaService(defaults, policy, clock=tick)
+        return QuotaService(defaults, quota_stores(db), clock=tick)
 
     return build
 
@@ -166,12 +166,12 @@ async def test_limits_are_the_defaults_without_a_server_policy(make: Make):
     assert await make(credits_per_day=35, max_active_jobs=3).limits_for(1) == Limits(35, 3, None)
 
 
-async def test_limits_take_the_server_policy_and_the_best_role(make: Make, policy: PolicyRepo):
+async def test_limits_take_the_server_policy_and_the_best_role(make: Make):
     quotas = make(credits_per_day=60, max_active_jobs=2)
-    await policy.update(1, credits_per_day=20, max_active_jobs=4, daily_budget=500)
-    await policy.set_role_allowance(1, 10, 45)
-    await policy.set_role_allowance(1, 11, 90)
-    await policy.set_role_allowance(1, 12, 5)
+    await quotas.update_policy(1, credits_per_day=20, max_active_jobs=4, daily_budget=500)
+    await quotas.set_role_allowance(1, 10, 45)
+    await quotas.set_role_allowance(1, 11, 90)
+    await quotas.set_role_allowance(1, 12, 5)
     assert await quotas.limits_for(1) == Limits(20, 4, 500)
     assert await quotas.limits_for(1, [10]) == Limits(45, 4, 500)
     assert await quotas.limits_for(1, [12, 10, 11, 999]) == Limits(90, 4, 500)
@@ -179,8 +179,7 @@ async def test_limits_take_the_server_policy_and_the_best_role(make: Make, polic
     assert await quotas.limits_for(2, [10, 11]) == Limits(60, 2, None)  # another server
 
 
-async def test_a_server_allowance_of_zero_is_kept_not_replaced_by_the_default(
-    make: Make, policy: PolicyRepo
-):
-    await policy.update(1, credits_per_day=0)
-    assert (await make(credits_per_day=60).limits_for(1)).credits == 0
+async def test_a_server_allowance_of_zero_is_kept_not_replaced_by_the_default(make: Make):
+    quotas = make(credits_per_day=60)
+    await quotas.update_policy(1, credits_per_day=0)
+    assert (await quotas.limits_for(1)).credits == 0

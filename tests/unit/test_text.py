@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from bot.core.errors import QuotaRefused
 from bot.core.quotas import QuotaPolicy, QuotaService
 from bot.core.text import match_key, mostly_invisible, normalize_text
+from bot.services import quota_stores
+from db.blocklist import BlocklistRepo
 from db.database import Database
-from db.policy import PolicyRepo
 
 BYPASSES = ["G\u200bore", "Go\u00adre", "Ｇｏｒｅ"]  # zero-width space, soft hyphen, fullwidth
 # Already NFKC and free of hidden characters outside emoji: these must come through as typed.
@@ -172,11 +173,11 @@ def test_text_without_hidden_characters_is_never_mostly_invisible(text: str):
 @pytest.fixture
 async def quotas(tmp_path: Path) -> AsyncIterator[QuotaService]:
     db = await Database.open(tmp_path / "screen.db")
-    policy = PolicyRepo(db)
-    await policy.add_blocked_term(1, "gore", 99)
+    blocklist = BlocklistRepo(db)
+    await blocklist.add(1, "gore", 99)
     # A term stored before `/blocklist add` normalised what it stores.
-    await policy.add_blocked_term(1, "ｓｐｌａｔｔｅｒ", 99)
-    yield QuotaService(QuotaPolicy(60, 2, {"480p": 1}), policy)
+    await blocklist.add(1, "ｓｐｌａｔｔｅｒ", 99)
+    yield QuotaService(QuotaPolicy(60, 2, {"480p": 1}), quota_stores(db))
     await db.close()
 
 

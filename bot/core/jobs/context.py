@@ -1,0 +1,81 @@
+"""What the parts of the job service share: the store, the provider, and the in-process state
+that ties a running job to its poller (wake-ups, our own cancels, paid calls in flight)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from bot.core.domain import Job
+from bot.core.errors import JobNotFound
+from bot.core.ports import JobStore
+from bot.core.provider import VideoProvider
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Undeliverable(Exception):
+    """Raised by a sink when no retry can help (the channel is gone and DMs are closed)."""
+
+
+class JobSink(Protocol):
+    """Where a job's progress and result go (a Discord card, or the demo's console)."""
+
+    async def progress(self, job: Job) -> None: ...
+
+    async def deliver(self, job: Job, video: Path | None, *, too_large: bool) -> int | None:
+        """Post the result (the file, or `job.video_url` when `video` is None: too large to
+        attach, or not downloadable); returns the message id."""
+
+    async def finished(self, job: Job) -> None: ...
+
+
+@dataclass
+class JobContext:
+    store: JobStore
+    provider: VideoProvider
+    clock: Callable[[], float] = time.time
+    accepting: bool = True  # False while stopping: no new paid submits
+    wakeups: dict[int, asyncio.Event] = field(default_factory=dict)  # a poller's doorbell
+    cancelling: set[int] = field(default_factory=set)  # our own cancel is at RunComfy
+    inflight: set[asyncio.Future[Any]] = field(default_factory=set)  # a shutdown waits on these
+
+    async def critical(self, step: Coroutine[Any, Any, T]) -> T:
+        """Run a step that must not be cut in half (a paid submit, an upload): shielded from
+        cancellation, and a shutdown waits for it."""
+        inflight = asyncio.ensure_future(step)
+        self.inflight.add(inflight)
+        inflight.add_done_callback(self.inflight.discard)
+        return await asyncio.shield(inflight)
+
+    async def reload(self, job: Job) -> Job:
+        fresh = await self.store.get(job.id)
+        if fresh is None:
+            raise JobNotFound(job.id)
+        return fresh
+
+    async def fail(self, job: Job, reason: str) -> Job:
+        log.info("job %d failed", job.id)
+        closed = await self.store.mark_failed(job.id, reason)
+        return closed or await self.reload(job)
+
+    def wake(self, job_id: int) -> None:
+        """Tell a job's poller to look now instead of at its next poll."""
+        if (event := self.wakeups.get(job_id)) is not None:
+            event.set()
+
+
+async def quietly(step: Coroutine[Any, Any, None], job_id: int, what: str) -> None:
+    """Run a sink callback; a Discord hiccup must never stop the job itself."""
+    try:
+        await step
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("job %d: sink %s failed", job_id, what)

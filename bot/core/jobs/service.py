@@ -1,0 +1,145 @@
+"""The job service the cogs and the demo call: accept a request, run it, cancel it, list jobs.
+
+It wires the parts of `bot.core.jobs` together; each part holds one concern.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.core.domain import Job, JobStatus, NewJob, Refusal
+from bot.core.errors import QuotaRefused
+from bot.core.jobs import messages as m
+from bot.core.jobs.cancel import Canceller, CancelResult
+from bot.core.jobs.context import JobContext, JobSink
+from bot.core.jobs.eta import Eta
+from bot.core.jobs.lifecycle import Lifecycle
+from bot.core.jobs.runner import Runner
+from bot.core.ports import JobStore
+from bot.core.provider import VideoProvider
+from bot.core.quotas import QuotaService
+from bot.core.schema import VideoRequest
+
+log = logging.getLogger(__name__)
+
+
+class JobService:
+    def __init__(
+        self,
+        store: JobStore,
+        quotas: QuotaService,
+        provider: VideoProvider,
+        *,
+        video_dir: Path,
+        poll_interval: float = 3.0,
+        job_timeout: float = 1800.0,
+        runner_backoff: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._quotas = quotas
+        self._ctx = JobContext(store, provider, clock)
+        lifecycle = Lifecycle(
+            self._ctx, video_dir=video_dir, poll_interval=poll_interval, job_timeout=job_timeout
+        )
+        self._lifecycle = lifecycle
+        self.runner = Runner(self._ctx, lifecycle, backoff=runner_backoff)
+        self._canceller = Canceller(self._ctx)
+        self._eta = Eta(store, clock)
+
+    async def accept(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        request: VideoRequest,
+        upload_limit: int,
+        role_ids: Sequence[int] = (),
+    ) -> Job:
+        """Reserve credits and create the job row; raises QuotaRefused with what to do."""
+        if not self._ctx.accepting:
+            raise QuotaRefused(m.RESTARTING)
+        await self._quotas.screen(guild_id, user_id, request.prompt)
+        cost = self._quotas.cost(request)
+        limits = await self._quotas.limits_for(guild_id, role_ids)
+        new = NewJob(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            model_path=request.model_path,
+            params=dict(request.params),
+            cost=cost,
+            period=self._quotas.period(),
+            upload_limit=upload_limit,
+        )
+        outcome = await self._store.accept(new, limits)
+        if isinstance(outcome, Refusal):
+            raise QuotaRefused(m.refusal_text(outcome, cost, limits, self._quotas.reset_at()))
+        log.info("job %d accepted (cost %d)", outcome.id, cost)
+        return outcome
+
+    async def answered(self, job: Job, card_message_id: int) -> None:
+        """The member has the job's card: remember where it is."""
+        await self._store.set_card(job.id, card_message_id)
+
+    async def unanswered(self, job: Job) -> None:
+        """Answering the member failed: nothing was sent yet, so cancel and refund."""
+        await self._store.mark_cancelled(job.id, 0, frozenset({JobStatus.ACCEPTED}))
+
+    async def get(self, job_id: int) -> Job | None:
+        return await self._store.get(job_id)
+
+    async def history(
+        self, guild_id: int, user_id: int, *, offset: int, limit: int
+    ) -> tuple[list[Job], int]:
+        """A member's jobs in a server, newest first, and how many there are in all."""
+        jobs = await self._store.for_user(guild_id, user_id, limit, offset)
+        return jobs, await self._store.count_for_user(guild_id, user_id)
+
+    async def open_in_guild(self, guild_id: int) -> list[Job]:
+        """Every queued or running job of a server, oldest first."""
+        return await self._store.open_in_guild(guild_id)
+
+    async def job_in_guild(self, job_id: int, guild_id: int) -> Job:
+        return await self._canceller.job_in_guild(job_id, guild_id)
+
+    async def cancel(
+        self,
+        job_id: int,
+        actor_id: int,
+        *,
+        guild_id: int,
+        moderator: bool,
+        reason: str | None = None,
+    ) -> CancelResult:
+        return await self._canceller.cancel(
+            job_id, actor_id, guild_id=guild_id, moderator=moderator, reason=reason
+        )
+
+    async def guild_removed(self, guild_id: int) -> list[Job]:
+        return await self._canceller.guild_removed(guild_id)
+
+    async def expected_at(self, job: Job) -> float | None:
+        return await self._eta.expected_at(job)
+
+    def start(
+        self, job: Job, sink: JobSink, *, after: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        self.runner.start(job, sink, after=after)
+
+    async def run(self, job: Job, sink: JobSink) -> None:
+        """Drive one job to a final state in the caller's task (the demo, tests)."""
+        await self._lifecycle.run(job, sink)
+
+    async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
+        return await self.runner.resume_all(sink_for)
+
+    async def wait_idle(self) -> None:
+        await self.runner.wait_idle()
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        await self.runner.shutdown(grace)

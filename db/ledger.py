@@ -1,0 +1,62 @@
+"""Credits per member and quota day: grants, usage, and the append-only ledger that explains
+every balance (reserve, commit, refund, grant)."""
+
+from __future__ import annotations
+
+import time
+
+from bot.core.domain import OPEN_STATUSES, Usage, sql_list
+from db.database import Database, Transaction
+
+
+async def ledger_entry(
+    tx: Transaction,
+    guild_id: int,
+    user_id: int,
+    period: str,
+    job_id: int | None,
+    kind: str,
+    amount: int,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO ledger (guild_id, user_id, period, job_id, kind, amount, actor_id, note,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, user_id, period, job_id, kind, amount, actor_id, note, time.time()),
+    )
+
+
+class LedgerRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def grant(
+        self, guild_id: int, user_id: int, period: str, amount: int, actor_id: int, note: str | None
+    ) -> int:
+        """Add `amount` credits for one quota day; returns the day's total grant."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO quota_usage (guild_id, user_id, period, used, granted)"
+                " VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id, user_id, period)"
+                " DO UPDATE SET granted = granted + excluded.granted RETURNING granted",
+                (guild_id, user_id, period, amount),
+            )
+            await ledger_entry(
+                tx, guild_id, user_id, period, None, "grant", amount, actor_id=actor_id, note=note
+            )
+        assert row is not None
+        return int(row[0])
+
+    async def usage(self, guild_id: int, user_id: int, period: str) -> Usage:
+        row = await self._db.fetchone(
+            "SELECT COALESCE((SELECT used FROM quota_usage WHERE guild_id = :g AND user_id = :u"
+            "   AND period = :p), 0),"
+            " COALESCE((SELECT granted FROM quota_usage WHERE guild_id = :g AND user_id = :u"
+            "   AND period = :p), 0),"
+            " (SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u"
+            f"   AND status IN {sql_list(OPEN_STATUSES)})",
+            {"g": guild_id, "u": user_id, "p": period},
+        )
+        assert row is not None
+        return Usage(int(row[0]), int(row[1]), int(row[2]))
