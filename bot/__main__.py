@@ -32,15 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         # The demo prints its own progress; its logs only matter when something goes wrong.
         quiet = args.command == "demo" and "LOG_LEVEL" not in os.environ
-        logging.basicConfig(
-            level="WARNING" if quiet else settings.log_level,
-            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        )
-        # Error logs can carry URLs with interaction tokens, or the configured tokens themselves.
-        install_redaction(settings.discord_token, settings.runcomfy_api_token)
-        # discord.py's DEBUG output contains interaction tokens (gateway payloads, webhook
-        # URLs), which let anyone post as the bot for 15 minutes: never below INFO.
-        logging.getLogger("discord").setLevel(max(logging.INFO, logging.root.level))
+        configure_logging(settings, level="WARNING" if quiet else settings.log_level)
         if args.command == "sandbox":
             return _run_sandbox(settings, args.host, args.port)
         if args.command == "demo":
@@ -62,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def configure_logging(settings: Settings, level: str) -> None:
+    """Logging for every command, set once: tokens redacted, discord.py never below INFO."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # Error logs can carry URLs with interaction tokens, or the configured tokens themselves.
+    install_redaction(settings.discord_token, settings.runcomfy_api_token)
+    # discord.py's DEBUG output contains interaction tokens (gateway payloads, webhook
+    # URLs), which let anyone post as the bot for 15 minutes: never below INFO.
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.root.level))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -44,9 +44,21 @@ class SeedanceBot(commands.Bot):
         await self.services.jobs.resume_all(self.sink_for)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        for channel in guild.channels:
-            self.cards.refused(channel.id, None)  # every write there would now be a 403
-        for job in await self.services.jobs.guild_removed(guild.id):
+        self.cards.left(c.id for c in guild.channels)  # every write there would be a 403
+        await self._left(guild.id)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.cards.rejoined(c.id for c in guild.channels)
+
+    async def on_ready(self) -> None:
+        # A server that removed the bot while it was down: its open jobs must stop too.
+        here = {g.id for g in self.guilds}
+        for guild_id in await self.services.jobs.open_guild_ids():
+            if guild_id not in here:
+                await self._left(guild_id)
+
+    async def _left(self, guild_id: int) -> None:
+        for job in await self.services.jobs.guild_removed(guild_id):
             await self.cards.settle(job)  # through the token while it lasts; else nothing
 
     def sink_for(self, job: Job) -> DiscordSink:

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.client import SeedanceBot
 from bot.core.domain import CANCELLABLE_STATUSES, JobStatus
-from bot.ui.budget import CHOICE_NAME_CHARS, excerpt
+from bot.ui.budget import CHOICE_NAME_CHARS, FIELD_VALUE_CHARS, excerpt
 from bot.ui.cancel import cancel_from
 from bot.ui.checks import moderator_rights
 from bot.ui.joblists import Reply, job_link, list_page, queue_page
@@ -39,7 +39,9 @@ class JobsCog(commands.GroupCog, group_name="jobs", group_description="Your vide
         found = await self.bot.services.jobs.job_in_guild(job, interaction.guild_id)
         embed, _ = await self.bot.cards.render(found)
         if found.video_url and found.status in (JobStatus.DELIVERED, JobStatus.FAILED):
-            embed.add_field(name="Video link", value=found.video_url[:1000], inline=False)
+            url = found.video_url
+            shown = url if len(url) <= FIELD_VALUE_CHARS else "(too long to show: ask an admin)"
+            embed.add_field(name="Video link", value=shown, inline=False)
         embed.add_field(name="Where", value=job_link(found) or "—", inline=False)
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()

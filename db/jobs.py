@@ -194,9 +194,13 @@ class JobRepo:
             await ledger_entry(tx, job.guild_id, job.user_id, job.period, job.id, "commit", 0)
         return True
 
-    async def mark_failed(self, job_id: int, error: str) -> Job | None:
-        """Any open status -> failed, refunding the reserve. None if it was already closed."""
-        return await self._close(job_id, OPEN_STATUSES, JobStatus.FAILED, error=error)
+    async def mark_failed(
+        self, job_id: int, error: str, *, forget_video: bool = False
+    ) -> Job | None:
+        """Any open status -> failed, refunding the reserve. None if it was already closed.
+        `forget_video` drops a video URL that must not be shown (an untrusted host)."""
+        extra: dict[str, Any] = {"video_url": None} if forget_video else {}
+        return await self._close(job_id, OPEN_STATUSES, JobStatus.FAILED, error=error, **extra)
 
     async def mark_cancelled(
         self,

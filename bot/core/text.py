@@ -48,10 +48,12 @@ def normalize_text(text: str) -> str:
 
 
 def match_key(text: str) -> str:
-    """What a prompt and a blocked term are compared as: normalised, casefolded, one space."""
-    # NFKC once more after casefolding, as Unicode's NFKC_Casefold does ("ΐ" folds decomposed).
-    folded = unicodedata.normalize("NFKC", normalize_text(text).casefold())
-    return " ".join(folded.split())
+    """What a prompt and a blocked term are compared as: normalised, casefolded, without
+    combining marks (a strike-through or an accent over one letter does not hide a word),
+    one space."""
+    decomposed = unicodedata.normalize("NFKD", normalize_text(text).casefold())
+    bare = "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Me"))
+    return " ".join(unicodedata.normalize("NFKC", bare).split())
 
 
 def mostly_invisible(text: str) -> bool:

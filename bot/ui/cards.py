@@ -9,7 +9,7 @@ from __future__ import annotations
 import discord
 
 from bot.core.domain import Job, JobStatus
-from bot.ui.budget import EMBED_DESCRIPTION_CHARS, FIELD_VALUE_CHARS, clip
+from bot.ui.budget import EMBED_DESCRIPTION_CHARS, FIELD_VALUE_CHARS, MESSAGE_CHARS, clip
 
 COLOURS = {
     JobStatus.ACCEPTED: discord.Colour.light_grey(),
@@ -99,4 +99,7 @@ def result_text(job: Job, *, linked: bool, too_large: bool = False) -> str:
     if not linked:
         return head
     why = "It is too large to upload here" if too_large else "It could not be attached here"
-    return f"{head} {why}, so here is the link (it may expire, save it soon):\n{job.video_url}"
+    text = f"{head} {why}, so here is the link (it may expire, save it soon):\n{job.video_url}"
+    if len(text) > MESSAGE_CHARS:  # a signed link can outgrow a message
+        return f"{head} {why}, and its link is too long for a message: see /jobs show job:{job.id}."
+    return text

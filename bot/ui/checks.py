@@ -51,12 +51,10 @@ class ModeratorRights:
     @property
     def anywhere(self) -> bool:
         guild = self.interaction.guild
-        channels = guild.channels if guild is not None else []
-        return (
-            self.server_wide
-            or self.interaction.permissions.manage_messages
-            or any(self.over(c.id) for c in channels)
-        )
+        ids = [c.id for c in guild.channels] if guild is not None else []
+        if self.interaction.channel_id is not None:
+            ids.append(self.interaction.channel_id)  # a thread is not among guild.channels
+        return self.server_wide or any(self.over(i) for i in ids)
 
 
 async def moderator_rights(
@@ -75,9 +73,10 @@ def _manages_messages(interaction: discord.Interaction[Any], channel_id: int) ->
     member, guild = interaction.user, interaction.guild
     if guild is None or not isinstance(member, discord.Member):
         return False
-    channel = guild.get_channel(channel_id)
-    if channel is None:  # deleted: the member's server-wide right decides
-        return member.guild_permissions.manage_messages
+    # A thread takes its parent's overwrites; discord.py resolves that in permissions_for.
+    channel = guild.get_channel_or_thread(channel_id)
+    if channel is None:
+        return False  # unknown here (deleted): only the moderator role reaches it
     return channel.permissions_for(member).manage_messages
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,10 +74,18 @@ class CardUpdater:
             return True
         return False
 
-    def refused(self, channel_id: int, exc: discord.HTTPException | None) -> None:
-        code = exc.code if exc is not None else "left the server"
-        log.info("channel %d refused the bot (%s); leaving it alone", channel_id, code)
+    def refused(self, channel_id: int, exc: discord.HTTPException) -> None:
+        log.info("channel %d refused the bot (%s); leaving it alone", channel_id, exc.code)
         self._unwritable[channel_id] = time.monotonic() + UNWRITABLE_FOR
+
+    def left(self, channel_ids: Iterable[int]) -> None:
+        """The bot left their server: no writes there until it is invited back."""
+        for channel_id in channel_ids:
+            self._unwritable[channel_id] = math.inf
+
+    def rejoined(self, channel_ids: Iterable[int]) -> None:
+        for channel_id in channel_ids:
+            self._unwritable.pop(channel_id, None)
 
     def attach(self, job: Job, interaction: discord.Interaction[Any], shown: Any) -> None:
         """Remember the interaction whose response is this job's card, and what it shows."""

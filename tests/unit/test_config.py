@@ -257,3 +257,8 @@ def test_require_discord_token_names_the_variable():
 def test_require_discord_token_returns_the_secret():
     s = Settings.from_env({"DISCORD_TOKEN": TOKEN})
     assert s.require_discord_token().reveal() == TOKEN
+
+
+def test_the_shutdown_grace_fits_inside_dockers_default_stop_timeout():
+    # `docker stop` sends SIGKILL 10 s after SIGTERM: the grace must end well before that.
+    assert Settings.from_env({}).shutdown_grace < 10

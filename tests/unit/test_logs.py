@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.config import Secret
+from bot.config import Secret, Settings
 from bot.logs import REDACTED, RedactingFilter, install_redaction
 
 # An interaction token has this shape: long, URL-safe, good for 15 minutes of posting as the bot.
@@ -233,3 +233,17 @@ def test_a_second_handler_sees_the_same_redacted_record(output: io.StringIO):
         logging.root.removeHandler(other)
     assert stream.getvalue() == f"posting to /interactions/1/{REDACTED}/callback\n"
     assert TOKEN not in output.getvalue()
+
+
+def test_the_bot_installs_the_redaction_for_every_command(caplog: pytest.LogCaptureFixture):
+    from bot.__main__ import configure_logging
+
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.configured-discord-token-0123456789"
+    configure_logging(Settings(discord_token=Secret(token)), "INFO")
+    try:
+        logging.getLogger("bot.anything").error("posting with %s failed", token)
+        assert token not in caplog.text and "posting with" in caplog.text
+    finally:
+        for handler in logging.root.handlers:
+            for found in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+                handler.removeFilter(found)

@@ -21,6 +21,8 @@ from db.blocklist import BlocklistRepo
 from db.database import Database
 
 BYPASSES = ["G\u200bore", "Go\u00adre", "Ｇｏｒｅ"]  # zero-width space, soft hyphen, fullwidth
+# Marks over a letter show, so they are sent as typed, but they hide nothing from the blocklist.
+MARKED = ["Go\u0336re", "G\u0301ore", "G\u0336o\u0336r\u0336e\u0336"]
 # Already NFKC and free of hidden characters outside emoji: these must come through as typed.
 PLAIN = [
     "a paper boat on a stormy sea",
@@ -58,6 +60,12 @@ def test_each_bypass_spelling_normalises_to_the_plain_word(typed: str):
     assert blocked(typed, "lots of GORE please")  # the moderator's spelling is normalised too
 
 
+@pytest.mark.parametrize("typed", MARKED)
+def test_combining_marks_do_not_hide_a_blocked_word(typed: str):
+    assert match_key(typed) == "gore"
+    assert blocked("gore", f"lots of {typed} please")
+
+
 @pytest.mark.parametrize("text", PLAIN)
 def test_plain_text_is_unchanged(text: str):
     assert unicodedata.normalize("NFKC", text) == text
@@ -82,8 +90,8 @@ def test_hidden_and_compatibility_characters(typed: str, normal: str):
     assert normalize_text(typed).strip() == normal
 
 
-def test_a_casefold_that_decomposes_is_recomposed():
-    assert match_key("ΐ") == match_key("ι\u0308\u0301") == unicodedata.normalize("NFC", "ΐ")
+def test_a_casefold_that_decomposes_matches_the_bare_letter():
+    assert match_key("ΐ") == match_key("ι\u0308\u0301") == "ι"  # marks are not compared
     assert match_key("Red   PANDA\n") == "red panda"
 
 

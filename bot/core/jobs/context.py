@@ -60,9 +60,9 @@ class JobContext:
             raise JobNotFound(job.id)
         return fresh
 
-    async def fail(self, job: Job, reason: str) -> Job:
+    async def fail(self, job: Job, reason: str, *, forget_video: bool = False) -> Job:
         log.info("job %d failed", job.id)
-        closed = await self.store.mark_failed(job.id, reason)
+        closed = await self.store.mark_failed(job.id, reason, forget_video=forget_video)
         return closed or await self.reload(job)
 
     def wake(self, job_id: int) -> None:

@@ -217,7 +217,7 @@ class Lifecycle:
         except UntrustedHost as exc:
             remove(path)
             log.warning("job %d: %s", job.id, exc)  # the host only, never the signed URL
-            return await self._ctx.fail(job, m.UNTRUSTED_VIDEO)
+            return await self._ctx.fail(job, m.UNTRUSTED_VIDEO, forget_video=True)
         except BaseException:
             remove(path)
             raise

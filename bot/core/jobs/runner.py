@@ -4,6 +4,7 @@ something that is not a provider error, and stopped cleanly at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,7 @@ from bot.core.domain import Job, JobStatus
 from bot.core.jobs import messages as m
 from bot.core.jobs.context import JobContext, JobSink, quietly
 from bot.core.jobs.lifecycle import Lifecycle, remove
+from bot.core.provider_errors import RunComfyError
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,13 @@ class Runner:
         await self._give_up(job, sink)
 
     async def _give_up(self, job: Job, sink: JobSink) -> None:
-        """No job stays open without a runner: refund it and say so on its card."""
+        """No job stays open without a runner: stop it at RunComfy if it is still queued there,
+        refund it and say so on its card."""
         try:
+            fresh = await self._ctx.reload(job)
+            if fresh.request_id is not None and fresh.status is JobStatus.QUEUED:
+                with contextlib.suppress(RunComfyError):
+                    await self._ctx.provider.cancel(fresh.request_id)
             closed = await self._ctx.store.mark_failed(job.id, m.CRASHED)
         except Exception:
             log.exception("job %d: could not be closed; it resumes at the next start", job.id)

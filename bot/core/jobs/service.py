@@ -104,6 +104,10 @@ class JobService:
         """Every queued or running job of a server, oldest first."""
         return await self._store.open_in_guild(guild_id)
 
+    async def open_guild_ids(self) -> set[int]:
+        """The servers that have open jobs (checked against the bot's servers at start)."""
+        return {job.guild_id for job in await self._store.open_jobs()}
+
     async def job_in_guild(self, job_id: int, guild_id: int) -> Job:
         return await self._canceller.job_in_guild(job_id, guild_id)
 
