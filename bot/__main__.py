@@ -19,6 +19,8 @@ import discord
 import yarl
 
 from bot.config import ConfigError, Settings
+from bot.core.catalog import Catalog
+from bot.core.model_meta import PROMPT_OPTION
 from bot.logs import install_redaction
 from bot.services import build_services
 from db.database import Database
@@ -38,14 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            options = {
-                "text": args.prompt,
-                "resolution": args.resolution,
-                "ratio": args.ratio,
-                "duration": args.duration,
-                "seed": args.seed,
-            }
-            return asyncio.run(run_demo(settings, options, live=args.live, out=Path(args.out)))
+            options = {o.name: getattr(args, o.name) for o in Catalog.shipped().slash_options()}
+            demo = run_demo(settings, args.model, options, live=args.live, out=Path(args.out))
+            return asyncio.run(demo)
         settings.require_discord_token()
         asyncio.run(run_bot(settings, handle_signals=True))
         return 0
@@ -75,10 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8188)
     demo = sub.add_parser("demo", help="run one text-to-video job in the console")
     demo.add_argument("prompt")
-    demo.add_argument("--resolution")
-    demo.add_argument("--ratio")
-    demo.add_argument("--duration")
-    demo.add_argument("--seed")
+    catalog = Catalog.shipped()
+    demo.add_argument("--model", choices=catalog.keys(), help="default " + catalog.default.key)
+    # The same options as /video, from the models' schemas (an image is given as a URL).
+    for option in catalog.slash_options():
+        if option.name != PROMPT_OPTION:
+            flag = "--" + option.name.replace("_", "-")
+            demo.add_argument(flag, dest=option.name, help=option.description.replace("%", "%%"))
     demo.add_argument("--live", action="store_true", help="use the real RunComfy API")
     demo.add_argument("--out", default="data/demo", help="folder for the video (default data/demo)")
     return parser
@@ -88,8 +88,9 @@ def _run_sandbox(settings: Settings, host: str, port: int) -> int:
     from bot.sandbox import SandboxConfig, serve
 
     token = settings.runcomfy_api_token.reveal() if settings.runcomfy_api_token else None
+    catalog = Catalog.load(extra=settings.models_dir)  # the bot's models, and an operator's
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(SandboxConfig(token=token), host, port))
+        asyncio.run(serve(SandboxConfig(token=token), host, port, catalog=catalog))
     return 0
 
 

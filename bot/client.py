@@ -34,7 +34,9 @@ class SeedanceBot(commands.Bot):
             tree_cls=SeedanceTree,
         )
         self.services = services
-        self.cards = CardUpdater(self, services.jobs, interval=services.settings.card_edit_interval)
+        self.cards = CardUpdater(
+            self, services.jobs, services.catalog, interval=services.settings.card_edit_interval
+        )
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CancelButton, PageButton)

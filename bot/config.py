@@ -66,6 +66,8 @@ class Settings:
     quota_resolution_weights: Mapping[str, int] = field(
         default_factory=lambda: {"480p": 1, "720p": 2, "1080p": 5}
     )
+    quota_model_weights: Mapping[str, int] = field(default_factory=dict)
+    models_dir: Path | None = None
     log_level: str = "INFO"
     poll_interval: float = 3.0
     http_timeout: float = 30.0
@@ -98,6 +100,8 @@ class Settings:
             quota_resolution_weights=r.get(
                 "QUOTA_RESOLUTION_WEIGHTS", _weights, {"480p": 1, "720p": 2, "1080p": 5}
             ),
+            quota_model_weights=r.get("QUOTA_MODEL_WEIGHTS", _model_weights, {}),
+            models_dir=r.get("MODELS_DIR", _folder, None),
             log_level=r.get("LOG_LEVEL", _log_level, "INFO"),
             poll_interval=r.get("RUNCOMFY_POLL_INTERVAL", _positive_float, 3.0),
             http_timeout=r.get("RUNCOMFY_HTTP_TIMEOUT", _positive_float, 30.0),
@@ -185,6 +189,27 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
     return level
+
+
+def _model_weights(raw: str) -> dict[str, int]:
+    """`key=weight` pairs: a model's credits per second, over its meta file's (checked against
+    the loaded models at start)."""
+    expected = "expected model=weight pairs like blackforestlabs-flux-3-text-to-video=3"
+    weights: dict[str, int] = {}
+    for part in raw.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not (value.isascii() and value.isdigit()) or int(value) == 0:
+            raise ValueError(expected)
+        weights[key] = int(value)
+    return weights
+
+
+def _folder(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_dir():
+        raise ValueError("expected a folder of <key>.input.json and <key>.meta.json files")
+    return path
 
 
 def _weights(raw: str) -> dict[str, int]:

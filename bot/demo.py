@@ -18,9 +18,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import ConfigError, Secret, Settings
+from bot.core.catalog import Catalog
 from bot.core.domain import Job, JobStatus
 from bot.core.errors import UserFacingError
-from bot.core.schema import MODEL
 from bot.services import build_services
 from bot.ui.cards import status_line
 from db.database import Database
@@ -64,8 +64,15 @@ def _plain(line: str) -> str:
     return line.replace("<@", "user ").replace(">", "")
 
 
-async def run_demo(settings: Settings, options: dict[str, object], *, live: bool, out: Path) -> int:
-    request = MODEL.validate(options)
+async def run_demo(
+    settings: Settings, model: str | None, options: dict[str, object], *, live: bool, out: Path
+) -> int:
+    catalog = Catalog.load(extra=settings.models_dir)
+    spec = catalog.get(model) if model else catalog.default
+    if spec is None:
+        print(f"error: there is no model {model!r}", file=sys.stderr)
+        return 2
+    request = spec.from_options(options)
     if isinstance(request, list):
         for problem in request:
             print(f"error: {problem}", file=sys.stderr)
@@ -102,10 +109,10 @@ async def run_demo(settings: Settings, options: dict[str, object], *, live: bool
         except UserFacingError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
-        p = job.params
+        summary = spec.summary(job.params)
         print(
-            f"job #{job.id}: “{job.prompt}” · {p['resolution']} · {p['ratio']} · "
-            f"{p['duration']} s · seed {p.get('seed', 'random')} · cost {job.cost} credits"
+            f"job #{job.id}: “{job.prompt}” · {spec.display_name} · {summary} · "
+            f"cost {job.cost} credits"
         )
         services.jobs.start(job, sink)
         await services.jobs.wait_idle()

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.core.catalog import Catalog, CatalogError
 from bot.core.jobs import JobService
 from bot.core.quotas import QuotaPolicy, QuotaService, QuotaStores
 from bot.runcomfy import RunComfyClient
@@ -23,6 +24,7 @@ from db.modlog import ModerationLogRepo
 class Services:
     settings: Settings
     db: Database
+    catalog: Catalog
     runcomfy: RunComfyClient
     quotas: QuotaService
     jobs: JobService
@@ -39,6 +41,7 @@ def quota_stores(db: Database) -> QuotaStores:
 
 
 def build_services(settings: Settings, session: aiohttp.ClientSession, db: Database) -> Services:
+    catalog = load_catalog(settings)
     runcomfy = RunComfyClient(
         session,
         base_url=settings.runcomfy_base_url,
@@ -51,8 +54,10 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
             credits_per_day=settings.quota_credits_per_day,
             max_active_jobs=settings.quota_max_active_jobs,
             resolution_weights=settings.quota_resolution_weights,
+            model_weights=settings.quota_model_weights,
         ),
         quota_stores(db),
+        catalog,
     )
     jobs = JobService(
         JobRepo(db),
@@ -62,4 +67,20 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
         poll_interval=settings.poll_interval,
         job_timeout=settings.job_timeout,
     )
-    return Services(settings, db, runcomfy, quotas, jobs, MetaRepo(db))
+    return Services(settings, db, catalog, runcomfy, quotas, jobs, MetaRepo(db))
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    """The shipped models and the operator's own (MODELS_DIR); a bad file or an unknown model
+    in QUOTA_MODEL_WEIGHTS stops start-up with one line."""
+    try:
+        catalog = Catalog.load(extra=settings.models_dir)
+    except CatalogError as exc:
+        raise ConfigError("MODELS_DIR", str(exc)) from None
+    unknown = sorted(set(settings.quota_model_weights) - set(catalog.keys()))
+    if unknown:
+        known = ", ".join(catalog.keys())
+        raise ConfigError(
+            "QUOTA_MODEL_WEIGHTS", f"unknown model {unknown[0]}; the models are {known}"
+        )
+    return catalog

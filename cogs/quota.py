@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.client import SeedanceBot
 from bot.core.errors import NotAllowed
-from bot.core.quotas import QuotaSummary
+from bot.core.quotas import Price, QuotaSummary
 from bot.ui.checks import moderator_rights, reply_ephemeral
 from bot.ui.moderation import record_moderation
 from cogs.common import GuardedGroup
@@ -20,7 +20,16 @@ def _role_ids(member: discord.abc.User) -> list[int]:
     return [r.id for r in getattr(member, "roles", [])]
 
 
-def render_summary(who: discord.abc.User, s: QuotaSummary, weights: dict[str, int]) -> str:
+def _price(price: Price) -> str:
+    weights = ", ".join(f"×{w} at {res}" for res, w in price.resolution_weights.items())
+    return f"{price.model} {price.per_second} a second" + (f" ({weights})" if weights else "")
+
+
+def render_summary(
+    who: discord.abc.User, s: QuotaSummary, prices: list[Price], models_off: frozenset[str]
+) -> str:
+    default, others = prices[0], [p for p in prices[1:] if p.model not in models_off]
+    weights = default.resolution_weights
     reset = f"<t:{s.reset_at}:R> (<t:{s.reset_at}:t>)"
     if s.banned:
         return (
@@ -30,15 +39,17 @@ def render_summary(who: discord.abc.User, s: QuotaSummary, weights: dict[str, in
         return f"Video making is turned off for **{who.display_name}** in this server."
     total = s.allowance + s.granted
     extra = f" ({s.allowance} a day + {s.granted} granted)" if s.granted else ""
-    prices = ", ".join(f"×{w} at {res}" for res, w in weights.items())
+    shown = ", ".join(f"×{w} at {res}" for res, w in weights.items())
     lines = [
         f"**{who.display_name}**: {s.remaining} of {total} credits left today{extra}; "
         f"more {reset}.",
         f"Videos in progress: {s.active} of {s.max_active}.",
-        f"A video costs its length in seconds {prices}: 5 s at "
+        f"A video costs its length in seconds {shown}: 5 s at "
         f"{next(iter(weights))} costs {5 * next(iter(weights.values()))} credits.",
-        "Failed and cancelled videos are refunded.",
     ]
+    if others:
+        lines.append("Other models, credits a second: " + "; ".join(map(_price, others)) + ".")
+    lines.append("Failed and cancelled videos are refunded.")
     if s.daily_budget is not None:
         lines.append(f"This server also has a daily budget of {s.daily_budget} credits in all.")
     return "\n".join(lines)
@@ -62,7 +73,12 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description="Your vi
             raise NotAllowed("Only moderators can look at another member's credits.")
         quotas = self.bot.services.quotas
         summary = await quotas.summary(interaction.guild_id, target.id, _role_ids(target))
-        text = render_summary(target, summary, dict(quotas.defaults.resolution_weights))
+        off = {
+            spec.display_name
+            for spec in quotas.catalog
+            if spec.key in await quotas.models_off(interaction.guild_id)
+        }
+        text = render_summary(target, summary, quotas.prices(), frozenset(off))
         await reply_ephemeral(interaction, text)
 
 
@@ -181,6 +197,37 @@ class QuotaAdmin(GuardedGroup, name="quota-admin", description="Video credit pol
         await reply_ephemeral(
             interaction, f"Members may now have {jobs} video(s) in progress at once."
         )
+
+    @app_commands.command(name="models", description="Turn a video model on or off here")
+    @app_commands.describe(model="Which model", enabled="On (members may pick it) or off")
+    async def models(
+        self, interaction: discord.Interaction[Any], model: str, enabled: bool
+    ) -> None:
+        assert interaction.guild_id is not None
+        quotas = self.bot.services.quotas
+        spec = quotas.catalog.get(model)
+        if spec is None:
+            raise NotAllowed(f"There is no model `{model[:40]}`; pick one from the list.")
+        if spec is quotas.catalog.default and not enabled:
+            raise NotAllowed(
+                f"{spec.display_name} is the default model and can't be turned off; "
+                "use /quota-admin default 0 to turn /video off."
+            )
+        await quotas.set_model(interaction.guild_id, spec.key, enabled, interaction.user.id)
+        state = "on" if enabled else "off: /video refuses it, and nothing is charged"
+        await reply_ephemeral(interaction, f"{spec.display_name} is now {state}.")
+
+    @models.autocomplete("model")
+    async def model_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        off = await self.bot.services.quotas.models_off(interaction.guild_id or 0)
+        typed = current.casefold()
+        return [
+            app_commands.Choice(name=f"{name} ({'off' if key in off else 'on'})", value=key)
+            for name, key in self.bot.services.catalog.model_choices()
+            if typed in name.casefold() or typed in key
+        ][:25]
 
     @app_commands.command(name="moderators", description="A role that may cancel anyone's job")
     @app_commands.describe(role="Leave empty to rely on Manage Messages only")

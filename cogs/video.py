@@ -8,37 +8,32 @@ from dataclasses import replace
 from typing import Any
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SeedanceBot
 from bot.core.errors import InvalidOptions, NotAllowed
-from bot.core.schema import MODEL, PROMPT_FIELD, SEED_MAX, SEED_MIN
+from bot.core.model_meta import MediaInput
+from bot.ui.video_command import video_command
 
-PROMPT_MAX = MODEL.max_length(PROMPT_FIELD) or 500
-DURATIONS = sorted(int(d) for d in MODEL.enum("duration"))
-ANSWER_FIRST_SECONDS = 2.0
+ANSWER_FIRST_SECONDS = 2.0  # how long a new job waits for other members' cards to go out
 # What the bot needs in a channel to show the card and deliver the video there.
 NEEDED = (
     ("view_channel", "View Channel"),
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
     ("attach_files", "Attach Files"),
-)  # how long a new job waits for other members' cards to go out
+)
 
 
-def _choices(name: str) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=_label(str(v)), value=str(v)) for v in MODEL.enum(name)]
-
-
-def _label(value: str) -> str:
-    """'9:16' reads better in the picker as '9:16 (portrait)'; other values stay as they are."""
-    width, sep, height = value.partition(":")
-    if not (sep and width.isdigit() and height.isdigit()):
-        return value
-    w, h = int(width), int(height)
-    shape = "square" if w == h else "landscape" if w > h else "portrait"
-    return f"{value} ({shape})"
+def _media(attachment: discord.Attachment) -> MediaInput:
+    return MediaInput(
+        url=attachment.url,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        width=attachment.width,
+        height=attachment.height,
+        filename=attachment.filename,
+    )
 
 
 class VideoCog(commands.Cog):
@@ -50,55 +45,28 @@ class VideoCog(commands.Cog):
         self._all_answered = asyncio.Event()
         self._all_answered.set()
 
-    @app_commands.command(name="video", description="Turn a text prompt into a short video")
-    @app_commands.guild_only()
-    @app_commands.describe(
-        prompt=f"What the video should show (up to {PROMPT_MAX} characters)",
-        resolution=f"Picture quality; higher costs more (default {MODEL.default('resolution')})",
-        ratio=f"Shape of the frame, width:height (default {MODEL.default('ratio')})",
-        duration=(
-            f"Length in seconds, {DURATIONS[0]} to {DURATIONS[-1]} "
-            f"(default {MODEL.default('duration')})"
-        ),
-        seed="A number to reproduce a result; leave empty for a random one",
-    )
-    @app_commands.choices(resolution=_choices("resolution"), ratio=_choices("ratio"))
-    async def video(
-        self,
-        interaction: discord.Interaction[Any],
-        prompt: app_commands.Range[str, 1, PROMPT_MAX],
-        resolution: str | None = None,
-        ratio: str | None = None,
-        duration: app_commands.Range[int, DURATIONS[0], DURATIONS[-1]] | None = None,
-        seed: app_commands.Range[int, SEED_MIN, SEED_MAX] | None = None,
-    ) -> None:
+    async def video(self, interaction: discord.Interaction[Any], given: dict[str, Any]) -> None:
         self._answering += 1
         self._all_answered.clear()
         try:
-            await self._video(interaction, prompt, resolution, ratio, duration, seed)
+            await self._video(interaction, given)
         finally:
             self._answering -= 1
             if self._answering == 0:
                 self._all_answered.set()
 
-    async def _video(
-        self,
-        interaction: discord.Interaction[Any],
-        prompt: str,
-        resolution: str | None,
-        ratio: str | None,
-        duration: int | None,
-        seed: int | None,
-    ) -> None:
+    async def _video(self, interaction: discord.Interaction[Any], given: dict[str, Any]) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
-        raw = {
-            PROMPT_FIELD: prompt,
-            "resolution": resolution,
-            "ratio": ratio,
-            "duration": duration,
-            "seed": seed,
+        catalog = self.bot.services.catalog
+        key = given.pop("model", None) or catalog.default.key
+        spec = catalog.get(key)
+        if spec is None:  # an old command version, or a modified client
+            raise InvalidOptions([f"There is no model `{str(key)[:40]}`; pick one from the list."])
+        options = {
+            name: _media(value) if isinstance(value, discord.Attachment) else value
+            for name, value in given.items()
         }
-        request = MODEL.validate(raw)
+        request = spec.from_options(options)
         if isinstance(request, list):
             raise InvalidOptions(request)
         missing = [name for flag, name in NEEDED if not getattr(interaction.app_permissions, flag)]
@@ -146,4 +114,6 @@ class VideoCog(commands.Cog):
 
 
 async def setup(bot: SeedanceBot) -> None:
-    await bot.add_cog(VideoCog(bot))
+    cog = VideoCog(bot)
+    await bot.add_cog(cog)
+    bot.tree.add_command(video_command(bot.services.catalog, cog.video))

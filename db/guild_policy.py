@@ -1,4 +1,5 @@
-"""A server's policy: its overrides of the bot-wide defaults, per-role allowances, bans."""
+"""A server's policy: its overrides of the bot-wide defaults, per-role allowances, bans, and
+the models it turned off."""
 
 from __future__ import annotations
 
@@ -72,3 +73,22 @@ class GuildPolicyRepo:
             "DELETE FROM member_ban WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
         )
         return changed == 1
+
+    async def models_off(self, guild_id: int) -> frozenset[str]:
+        rows = await self._db.fetchall(
+            "SELECT model_key FROM guild_model_off WHERE guild_id = ?", (guild_id,)
+        )
+        return frozenset(str(r[0]) for r in rows)
+
+    async def set_model(self, guild_id: int, model_key: str, on: bool, actor_id: int) -> None:
+        if on:
+            await self._db.execute(
+                "DELETE FROM guild_model_off WHERE guild_id = ? AND model_key = ?",
+                (guild_id, model_key),
+            )
+            return
+        await self._db.execute(
+            "INSERT OR IGNORE INTO guild_model_off (guild_id, model_key, actor_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (guild_id, model_key, actor_id, time.time()),
+        )

@@ -128,6 +128,7 @@ class GuildRules:
     role_allowances: dict[int, int]
     blocked_terms: tuple[str, ...]
     banned: frozenset[int]
+    models_off: frozenset[str] = frozenset()  # keys of the models turned off here
 
 
 @dataclass(frozen=True)

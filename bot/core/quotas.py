@@ -11,9 +11,10 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.core.catalog import Catalog
 from bot.core.domain import GuildPolicy, GuildRules, Limits, ModerationEntry
 from bot.core.errors import QuotaRefused, UserFacingError
 from bot.core.ports import BlocklistStore, LedgerStore, ModerationStore, PolicyStore
@@ -27,12 +28,27 @@ BLOCKED = (
 BANNED = "A moderator has turned off video making for you in this server. Nothing was charged."
 
 
+MODEL_OFF = (
+    "{name} is turned off in this server. Pick another with the model option. Nothing was charged."
+)
+
+
 @dataclass(frozen=True)
 class QuotaPolicy:
     """The bot-wide defaults (from settings)."""
 
     credits_per_day: int
     max_active_jobs: int
+    resolution_weights: Mapping[str, int]  # the default model's; others' are in their meta
+    model_weights: Mapping[str, int] = field(default_factory=dict)  # credits per second
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one model costs: credits a second, times its resolution's weight."""
+
+    model: str
+    per_second: int
     resolution_weights: Mapping[str, int]
 
 
@@ -65,9 +81,14 @@ class QuotaService:
     on every request and must answer Discord within 3 s. Every write here drops that cache."""
 
     def __init__(
-        self, defaults: QuotaPolicy, stores: QuotaStores, clock: Callable[[], float] = time.time
+        self,
+        defaults: QuotaPolicy,
+        stores: QuotaStores,
+        catalog: Catalog | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.defaults = defaults
+        self.catalog = catalog or Catalog.shipped()
         self._stores = stores
         self._clock = clock
         self._rules: dict[int, GuildRules] = {}
@@ -75,11 +96,23 @@ class QuotaService:
         self._loading: dict[int, asyncio.Future[GuildRules]] = {}
 
     def cost(self, request: VideoRequest) -> int:
-        """Duration in seconds times the resolution's weight (close to per-pixel-second pricing)."""
-        return request.duration * self.defaults.resolution_weights[request.resolution]
+        """Seconds x the model's credits a second x its resolution's weight (close to
+        per-pixel-second pricing)."""
+        spec = self.catalog.get(request.model_key) or self.catalog.default
+        override = self.defaults.resolution_weights if spec is self.catalog.default else None
+        weight = self.defaults.model_weights.get(spec.key)
+        return spec.credits(request.params, override, weight)
 
-    def costs(self, duration: int) -> dict[str, int]:
-        return {res: duration * w for res, w in self.defaults.resolution_weights.items()}
+    def prices(self) -> list[Price]:
+        """Every model's price, the default model first."""
+        found = []
+        for spec in self.catalog:
+            per_second = self.defaults.model_weights.get(spec.key, spec.meta.credits_per_second)
+            weights = dict(spec.meta.resolution_weights or {})
+            if spec is self.catalog.default:
+                weights = dict(self.defaults.resolution_weights)
+            found.append(Price(spec.display_name, per_second, weights))
+        return found
 
     def period(self) -> str:
         return datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%d")
@@ -154,6 +187,7 @@ class QuotaService:
             role_allowances=await policies.role_allowances(guild_id),
             blocked_terms=tuple(await self._stores.blocklist.terms(guild_id)),
             banned=await policies.banned(guild_id),
+            models_off=await policies.models_off(guild_id),
         )
         if self._generation.get(guild_id, 0) == generation:
             self._rules[guild_id] = rules
@@ -187,6 +221,19 @@ class QuotaService:
         return await self._stores.ledger.grant(
             guild_id, user_id, self.period(), amount, actor_id, note
         )
+
+    async def screen_model(self, guild_id: int, model_key: str) -> None:
+        """Refuse a model the server turned off, before anything is charged."""
+        if model_key in (await self.rules(guild_id)).models_off:
+            spec = self.catalog.get(model_key)
+            raise QuotaRefused(MODEL_OFF.format(name=spec.display_name if spec else model_key))
+
+    async def set_model(self, guild_id: int, model_key: str, on: bool, actor_id: int) -> None:
+        await self._stores.policies.set_model(guild_id, model_key, on, actor_id)
+        self._changed(guild_id)
+
+    async def models_off(self, guild_id: int) -> frozenset[str]:
+        return (await self.rules(guild_id)).models_off
 
     async def ban(self, guild_id: int, user_id: int, actor_id: int, reason: str | None) -> None:
         await self._stores.policies.ban(guild_id, user_id, actor_id, reason)

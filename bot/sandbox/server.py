@@ -1,8 +1,10 @@
 """A RunComfy-compatible model API on 127.0.0.1, for tests, the demo and credit-free trials.
 
 It speaks the submit/status/result/cancel contract of /work/shared/runcomfy-api.md, validates
-bodies strictly against the shipped schema, moves jobs through a FIFO queue in scaled-down time,
-serves a real MP4, and can be told to misbehave (faults, failing outcomes, forced states).
+each body strictly against the schema of the model in its path (any model of its catalog: the
+shipped `bot/models` unless given another `Catalog`), moves jobs through a FIFO queue in
+scaled-down time, serves a real MP4, and can be told to misbehave (faults, failing outcomes,
+forced states).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from bot.core.schema import MODEL, ModelSpec
+from bot.core.catalog import Catalog
 from bot.sandbox import control, replies
 from bot.sandbox.state import Fault, LoggedRequest, SandboxConfig, SandboxJob, SandboxState
 from bot.sandbox.validation import check_body
@@ -26,7 +28,7 @@ from bot.sandbox.video import send_video
 log = logging.getLogger(__name__)
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
-MODELS_KEY = web.AppKey("sandbox_models", dict[str, ModelSpec])
+MODELS_KEY = web.AppKey("sandbox_models", Catalog)
 TICK_SECONDS = 0.025
 # Long fault delays must not hold a test's teardown for aiohttp's default minute.
 SHUTDOWN_SECONDS = 0.5
@@ -37,11 +39,17 @@ MAX_REDIRECT_TIMES = 50
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(config: SandboxConfig | None = None) -> web.Application:
-    """The sandbox as an aiohttp application; its state is at `app[STATE_KEY]`."""
+def create_app(
+    config: SandboxConfig | None = None, *, catalog: Catalog | None = None
+) -> web.Application:
+    """The sandbox as an aiohttp application; its state is at `app[STATE_KEY]`.
+
+    It accepts submits for the models of `catalog` (default: the shipped ones) and answers any
+    other model path as RunComfy does an unknown model (400001).
+    """
     app = web.Application(middlewares=[_front_door])
     app[STATE_KEY] = SandboxState(config or SandboxConfig())
-    app[MODELS_KEY] = {MODEL.path: MODEL}
+    app[MODELS_KEY] = catalog if catalog is not None else Catalog.shipped()
     app.router.add_post("/v1/models/{model_path:.+}", _submit, name="submit")
     app.router.add_get("/v1/requests/{request_id}/status", _status, name="status")
     app.router.add_get("/v1/requests/{request_id}/result", _result, name="result")
@@ -171,7 +179,8 @@ async def _submit(request: web.Request) -> web.StreamResponse:
     token = _authorize(request)
     if isinstance(token, web.Response):
         return token
-    spec = request.app[MODELS_KEY].get(request.match_info["model_path"])
+    # Media URLs in the body are checked as http(s) URLs only: the sandbox never fetches them.
+    spec = request.app[MODELS_KEY].by_path(request.match_info["model_path"])
     if spec is None:
         shown = request.match_info["model_path"][:100]
         return replies.error(400, 400001, f"Unknown model: {shown}")
@@ -272,9 +281,14 @@ class Sandbox:
     """Runs the sandbox on `host`:`port` (0 = a free port) for the life of an `async with`."""
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        catalog: Catalog | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
-        self.app = create_app(config)
+        self.app = create_app(config, catalog=catalog)
         self.state: SandboxState = self.app[STATE_KEY]
         self.url = ""
         self._host, self._port = host, port
@@ -304,9 +318,11 @@ class Sandbox:
             self._runner = None
 
 
-async def serve(config: SandboxConfig, host: str, port: int) -> None:
+async def serve(
+    config: SandboxConfig, host: str, port: int, *, catalog: Catalog | None = None
+) -> None:
     """Run the sandbox until cancelled, announcing the URL to point RUNCOMFY_BASE_URL at."""
-    runner = await _start(create_app(config), host, port, access_log=True)
+    runner = await _start(create_app(config, catalog=catalog), host, port, access_log=True)
     try:
         url = _url(runner, host)
         auth = "its configured token" if config.token else "any bearer token"

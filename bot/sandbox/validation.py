@@ -1,8 +1,9 @@
-"""Strict checking of a submit body against the shipped schema, as a picky real service would.
+"""Strict checking of a submit body against its model's schema, as a picky real service would.
 
 The bot's own `ModelSpec.validate` is lenient on purpose (it trims, turns "5" into 5, drops a -1
 seed). The sandbox must not be: a body is accepted only if `validate` accepts it and would send
 it unchanged apart from filling defaults, so a client that forgets to normalize fails its tests.
+Media fields take any http(s) URL; the sandbox does not fetch them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.model_meta import field_kind
 from bot.core.schema import ModelSpec
 
 Detail = dict[str, Any]
@@ -48,7 +50,7 @@ def _check_field(spec: ModelSpec, name: str, value: object) -> str | None:
 def _why_changed(prop: Mapping[str, Any], value: object) -> str:
     if value is None:
         return "Input should not be null"
-    expected = {"string": str, "integer": int}.get(str(prop.get("type")))
+    expected = {"string": str, "integer": int, "boolean": bool}.get(str(prop.get("type")))
     if expected is not None and type(value) is not expected:
         return f"Input should be a valid {prop.get('type')}"
     if isinstance(value, str):
@@ -60,12 +62,15 @@ def _filler(spec: ModelSpec) -> dict[str, object]:
     """A minimal valid body: a plausible value for each required field."""
     body: dict[str, object] = {}
     for name in spec.required:
-        prop = spec.properties[name]
-        enum = spec.enum(name)
+        kind, enum = field_kind(spec.properties[name]), spec.enum(name)
         if enum:
             body[name] = enum[0]
+        elif kind == "integer":
+            low, high = spec.bounds(name)
+            body[name] = low if low is not None else 1 if high is None or high >= 1 else high
         else:
-            body[name] = 1 if prop.get("type") == "integer" else "sandbox"
+            fillers = {"image": "https://sandbox.invalid/image.png", "boolean": False}
+            body[name] = fillers.get(str(kind), "sandbox")
     return body
 
 

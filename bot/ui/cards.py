@@ -43,9 +43,9 @@ def status_line(job: Job) -> str:
     return "❌ Failed"
 
 
-def render(job: Job, eta_at: int | None = None) -> discord.Embed:
-    """The card; `eta_at` is the epoch second the video is expected, when we can say."""
-    p = job.params
+def render(job: Job, options: str, eta_at: int | None = None) -> discord.Embed:
+    """The card; `options` is the model's one-line summary of what was asked for, `eta_at`
+    the epoch second the video is expected, when we can say."""
     embed = discord.Embed(
         title=f"Video #{job.id}",
         description=_quote(job.prompt),
@@ -58,15 +58,7 @@ def render(job: Job, eta_at: int | None = None) -> discord.Embed:
         )
     if job.status is JobStatus.CANCELLED and job.error:
         embed.add_field(name="Reason", value=clip(job.error, FIELD_VALUE_CHARS), inline=False)
-    seed = p.get("seed")
-    embed.add_field(
-        name="Options",
-        value=(
-            f"{p.get('resolution')} · {p.get('ratio')} · {p.get('duration')} s · "
-            f"seed {seed if seed is not None else 'random'}"
-        ),
-        inline=False,
-    )
+    embed.add_field(name="Options", value=clip(options, FIELD_VALUE_CHARS), inline=False)
     embed.add_field(name="Cost", value=_cost(job), inline=True)
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
     embed.add_field(name="Requested", value=f"<t:{int(job.created_at)}:R>", inline=True)

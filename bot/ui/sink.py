@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import discord
 
+from bot.core.catalog import Catalog
 from bot.core.domain import CANCELLABLE_STATUSES, Job
 from bot.core.jobs import JobService, Undeliverable
 from bot.ui.buttons import job_view
@@ -54,12 +55,14 @@ class CardUpdater:
         self,
         client: discord.Client,
         jobs: JobService,
+        catalog: Catalog,
         *,
         interval: float,
         pacer: Pacer | None = None,
     ) -> None:
         self._client = client
         self._jobs = jobs
+        self._catalog = catalog
         self._interval = interval
         self._pacer = pacer or Pacer()
         self._cards: dict[int, _Card] = {}
@@ -133,9 +136,19 @@ class CardUpdater:
                 log.exception("job %d: card update failed", job_id)
             card.last_edit = time.monotonic()
 
+    def options(self, job: Job) -> str:
+        """The card's line of options; the model is named unless it is the default one."""
+        spec = self._catalog.by_path(job.model_path)
+        if spec is None:  # a model removed since the job was made
+            return job.model_path
+        summary = spec.summary(job.params)
+        if spec is self._catalog.default:
+            return summary
+        return f"{spec.display_name} · {summary}" if summary else spec.display_name
+
     async def render(self, job: Job) -> tuple[discord.Embed, discord.ui.View | None]:
         expected = await self._jobs.expected_at(job)
-        embed = render(job, int(expected) if expected else None)
+        embed = render(job, self.options(job), int(expected) if expected else None)
         return embed, job_view(job.id, job.status in CANCELLABLE_STATUSES)
 
     async def _show(self, job: Job, card: _Card) -> None:

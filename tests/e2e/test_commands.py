@@ -40,16 +40,40 @@ async def test_commands_are_synced_to_the_configured_guild_only(world: World, bo
     assert world.fake.commands(None) == []  # no global sync (a daily quota) when guilds are set
 
 
-async def test_video_choices_come_from_the_schema(world: World, bot: Bot):
-    schema = json.loads(
-        (Path(__file__).parents[2] / "bot/models/seedance-1-0-pro-fast-t2v.input.json").read_text()
-    )["properties"]
+async def test_video_choices_come_from_the_schemas(world: World, bot: Bot):
+    """Every model's enums and ranges reach the options, read here from the files themselves."""
+    models = Path(__file__).parents[2] / "bot/models"
+    default = json.loads((models / "seedance-1-0-pro-fast-t2v.input.json").read_text())
+    schemas = [json.loads(p.read_text()) for p in sorted(models.glob("*.input.json"))]
+    metas = [json.loads(p.read_text()) for p in sorted(models.glob("*.meta.json"))]
     [video] = [c for c in world.fake.commands(world.guild) if c["name"] == "video"]
     options = {o["name"]: o for o in video["options"]}
     for name in ("resolution", "ratio"):
-        assert [c["value"] for c in options[name]["choices"]] == schema[name]["enum"]
-    assert options["prompt"]["max_length"] == schema["text"]["maxLength"]
+        offered = [c["value"] for c in options[name]["choices"]]
+        schema_key = "ratio" if name == "ratio" else "resolution"
+        # The default model's values come first, in its order; then every other model's.
+        assert offered[: len(default["properties"][schema_key]["enum"])] == [
+            str(v) for v in default["properties"][schema_key]["enum"]
+        ]
+        keys = [m.get("aspect_key") if name == "ratio" else m.get("resolution_key") for m in metas]
+        every = {
+            str(v).casefold()
+            for schema, key in zip(schemas, keys, strict=True)
+            if key
+            for v in schema["properties"][key].get("enum", [])
+        }
+        assert {v.casefold() for v in offered} == every
+    assert options["prompt"]["required"] and options["prompt"]["max_length"] >= 500
+    durations = [
+        n
+        for schema in schemas
+        for prop in [schema["properties"].get("duration", {})]
+        for n in [*prop.get("enum", []), prop.get("minimum"), prop.get("maximum")]
+        if isinstance(n, int)
+    ]
     assert (options["duration"]["min_value"], options["duration"]["max_value"]) == (
-        min(schema["duration"]["enum"]),
-        max(schema["duration"]["enum"]),
+        min(durations),
+        max(durations),
     )
+    picker = [c["name"] for c in options["model"]["choices"]]
+    assert picker[0] == "Seedance 1.0 Pro Fast" and len(picker) == len(schemas)

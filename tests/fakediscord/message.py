@@ -42,7 +42,17 @@ class Attachment:
         }
         if self.description is not None:
             payload["description"] = self.description
+        size = png_size(self.content)
+        if size is not None:  # Discord measures images it can read, as here PNGs
+            payload["width"], payload["height"] = size
         return payload
+
+
+def png_size(content: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk, or None for anything else."""
+    if content[:8] != b"\x89PNG\r\n\x1a\n" or content[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
 
 
 @dataclass(frozen=True)

@@ -262,3 +262,15 @@ def test_require_discord_token_returns_the_secret():
 def test_the_shutdown_grace_fits_inside_dockers_default_stop_timeout():
     # `docker stop` sends SIGKILL 10 s after SIGTERM: the grace must end well before that.
     assert Settings.from_env({}).shutdown_grace < 10
+
+
+def test_model_weights_must_name_a_loaded_model(tmp_path: Path):
+    from bot.services import load_catalog
+
+    settings = Settings.from_env({"QUOTA_MODEL_WEIGHTS": "blackforestlabs-flux-3-text-to-video=3"})
+    assert settings.quota_model_weights == {"blackforestlabs-flux-3-text-to-video": 3}
+    assert "blackforestlabs-flux-3-text-to-video" in load_catalog(settings)
+    with pytest.raises(ConfigError, match="QUOTA_MODEL_WEIGHTS: unknown model nope"):
+        load_catalog(Settings.from_env({"QUOTA_MODEL_WEIGHTS": "nope=2"}))
+    with pytest.raises(ConfigError, match="MODELS_DIR"):
+        Settings.from_env({"MODELS_DIR": str(tmp_path / "missing")})

@@ -99,12 +99,25 @@ def test_cost_with_the_default_weights(make: Make):
     assert quotas.cost(request("1080p", 12)) == 60
 
 
-@pytest.mark.parametrize("duration", DURATIONS)
-def test_costs_lists_every_resolution_for_a_duration(make: Make, duration: int):
+def test_prices_list_every_model_with_the_default_first(make: Make):
     quotas = make()
-    assert quotas.costs(duration) == {r: duration * WEIGHTS[r] for r in RESOLUTIONS}
-    for resolution in RESOLUTIONS:
-        assert quotas.costs(duration)[resolution] == quotas.cost(request(resolution, duration))
+    first, *others = quotas.prices()
+    assert first.model == "Seedance 1.0 Pro Fast" and first.per_second == 1
+    assert dict(first.resolution_weights) == WEIGHTS  # the setting, not the meta file
+    assert [p.model for p in others] == [s.display_name for s in list(quotas.catalog)[1:]]
+    for price, spec in zip(others, list(quotas.catalog)[1:], strict=True):
+        assert price.per_second == spec.meta.credits_per_second
+
+
+def test_a_model_weight_setting_prices_that_model(db: Database):
+    quotas = QuotaService(
+        QuotaPolicy(60, 2, WEIGHTS, {"blackforestlabs-flux-3-text-to-video": 7}), quota_stores(db)
+    )
+    flux = quotas.catalog.get("blackforestlabs-flux-3-text-to-video")
+    assert flux is not None
+    checked = flux.from_options({"prompt": "x", "duration": 5, "resolution": "1080p"})
+    assert not isinstance(checked, list)
+    assert quotas.cost(checked) == 5 * 7 * 2  # seconds x the setting x the 1080p weight
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,7 @@ class JobService:
         """Reserve credits and create the job row; raises QuotaRefused with what to do."""
         if not self._ctx.accepting:
             raise QuotaRefused(m.RESTARTING)
+        await self._quotas.screen_model(guild_id, request.model_key)
         await self._quotas.screen(guild_id, user_id, request.prompt)
         cost = self._quotas.cost(request)
         limits = await self._quotas.limits_for(guild_id, role_ids)
