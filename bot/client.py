@@ -12,10 +12,12 @@ from discord.ext import commands
 
 from bot.core.domain import Job
 from bot.services import Services
+from bot.ui.again import AgainButton
 from bot.ui.buttons import CancelButton
 from bot.ui.errors import SeedanceTree
 from bot.ui.joblists import PageButton
 from bot.ui.sink import CardUpdater, DiscordSink
+from bot.ui.start import VideoStarter
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,10 @@ class SeedanceBot(commands.Bot):
         self.cards = CardUpdater(
             self, services.jobs, services.catalog, interval=services.settings.card_edit_interval
         )
+        self.starter = VideoStarter(services, self.cards, self.sink_for)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CancelButton, PageButton)
+        self.add_dynamic_items(CancelButton, PageButton, AgainButton)
         for name in COGS:
             await self.load_extension(name)
         await self.sync_commands()

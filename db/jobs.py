@@ -15,6 +15,7 @@ from bot.core.domain import (
     CANCELLABLE_STATUSES,
     OPEN_STATUSES,
     WAITING_STATUSES,
+    Duplicate,
     Job,
     JobStatus,
     Limits,
@@ -27,12 +28,15 @@ from db.ledger import ledger_entry
 
 _OPEN_SQL = sql_list(OPEN_STATUSES)
 _WAITING_SQL = sql_list(WAITING_STATUSES)
+# Not yet generating: a repeat of one of these is a double click, however long it has waited.
+_UNSTARTED_SQL = sql_list(frozenset({JobStatus.ACCEPTED, JobStatus.SUBMITTING, JobStatus.QUEUED}))
 
 
 def _job(row: aiosqlite.Row) -> Job:
     values = dict(row)
     values["params"] = json.loads(values["params"])
     values["status"] = JobStatus(values["status"])
+    values["seed_by_bot"] = bool(values["seed_by_bot"])
     return Job(**values)
 
 
@@ -40,11 +44,28 @@ class JobRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal:
-        """Reserve the cost and create the job in one transaction, or say why not."""
+    async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal | Duplicate:
+        """Reserve the cost and create the job in one transaction, or say why not. The
+        duplicate check is in the same transaction, so of two identical requests racing in,
+        the first becomes the job and the second sees it."""
         now = time.time()
         key = {"g": new.guild_id, "u": new.user_id, "p": new.period}
         async with self._db.transaction() as tx:
+            if new.duplicate_since is not None and new.fingerprint is not None:
+                earlier = await tx.fetchone(
+                    "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? AND fingerprint = ?"
+                    f" AND (created_at > ? OR status IN {_UNSTARTED_SQL}) AND id != ?"
+                    " ORDER BY id DESC",
+                    (
+                        new.guild_id,
+                        new.user_id,
+                        new.fingerprint,
+                        new.duplicate_since,
+                        -1 if new.again_of is None else new.again_of,
+                    ),
+                )
+                if earlier is not None:
+                    return Duplicate(_job(earlier))
             await tx.execute(
                 "INSERT OR IGNORE INTO quota_usage (guild_id, user_id, period, used)"
                 " VALUES (:g, :u, :p, 0)",
@@ -71,8 +92,8 @@ class JobRepo:
                 return await _refusal(tx, new, limits)
             row = await tx.fetchone(
                 "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
-                " period, upload_limit, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                " period, upload_limit, status, created_at, updated_at, fingerprint, seed_by_bot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     new.guild_id,
                     new.channel_id,
@@ -85,6 +106,8 @@ class JobRepo:
                     JobStatus.ACCEPTED,
                     now,
                     now,
+                    new.fingerprint,
+                    int(new.seed_by_bot),
                 ),
             )
             assert row is not None  # its reserve ledger row comes from a trigger (0003)

@@ -66,6 +66,8 @@ class Job:
     finished_at: float | None
     delivered_at: float | None
     updated_at: float
+    fingerprint: str | None = None  # the model and options asked for (the duplicate guard)
+    seed_by_bot: bool = False  # the seed was picked by Again, not by the member
 
     @property
     def is_open(self) -> bool:
@@ -86,6 +88,20 @@ class NewJob:
     cost: int
     period: str
     upload_limit: int
+    fingerprint: str | None = None
+    seed_by_bot: bool = False
+    duplicate_since: float | None = None
+    """Refuse it when the same member's same request was accepted after this time, or is
+    still waiting to start (a double click); None skips the check."""
+    again_of: int | None = None
+    """The job an Again / Make another press repeats on purpose: not a duplicate of it."""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The request repeats one of the member's jobs that has only just been accepted."""
+
+    job: Job
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,11 @@ class NotAllowed(UserFacingError):
 class JobNotFound(UserFacingError):
     def __init__(self, job_id: int) -> None:
         super().__init__(f"There is no job #{job_id} in this server.")
+
+
+class DuplicateRequest(UserFacingError):
+    """The member asked for the same video a moment ago; `job_id` is the one already made."""
+
+    def __init__(self, message: str, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id

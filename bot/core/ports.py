@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.core.domain import (
+    Duplicate,
     GuildPolicy,
     Job,
     JobStatus,
@@ -24,7 +25,7 @@ from bot.core.domain import (
 class JobStore(Protocol):
     """Job rows and their transitions; each transition is conditional on the current status."""
 
-    async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal: ...
+    async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal | Duplicate: ...
     async def get(self, job_id: int) -> Job | None: ...
     async def open_jobs(self) -> list[Job]: ...
     async def for_user(self, guild_id: int, user_id: int, limit: int, offset: int) -> list[Job]: ...

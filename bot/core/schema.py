@@ -43,6 +43,8 @@ class VideoRequest:
     seed_key: str | None = SEED_FIELD
     seconds: int | None = None
     """What the video's length is priced as (`ModelSpec.seconds`)."""
+    seed_by_bot: bool = False
+    """The seed was picked by the bot (Again), so Again picks a new one."""
 
     @property
     def prompt(self) -> str:

@@ -43,9 +43,38 @@ def status_line(job: Job) -> str:
     return "❌ Failed"
 
 
-def render(job: Job, options: str, eta_at: int | None = None) -> discord.Embed:
+STAGES = {
+    JobStatus.ACCEPTED: "sending",
+    JobStatus.SUBMITTING: "sending",
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "generating",
+    JobStatus.DELIVERING: "finishing",
+    JobStatus.DELIVERED: "done",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "cancelled",
+}
+BAR_CELLS = 10
+
+
+def stage_of(job: Job) -> str:
+    """What a member would call the job's state: a change of it goes to the card at once."""
+    return STAGES[job.status]
+
+
+def progress_bar(start: float, expected: float, now: float) -> str:
+    """`▰▰▰▱▱▱▱▱▱▱ 30%`, from how long similar jobs took; full once past the expected end."""
+    span = max(expected - start, 1.0)
+    done = min(max((now - start) / span, 0.0), 1.0)
+    cells = int(done * BAR_CELLS)
+    bar = "▰" * cells + "▱" * (BAR_CELLS - cells)
+    return f"{bar} {int(done * 100)}%" if done < 1 else f"{bar} any moment now"
+
+
+def render(
+    job: Job, options: str, eta_at: int | None = None, now: float | None = None
+) -> discord.Embed:
     """The card; `options` is the model's one-line summary of what was asked for, `eta_at`
-    the epoch second the video is expected, when we can say."""
+    the epoch second the video is expected, when we can say, and `now` draws the progress."""
     embed = discord.Embed(
         title=f"Video #{job.id}",
         description=_quote(job.prompt),
@@ -62,8 +91,13 @@ def render(job: Job, options: str, eta_at: int | None = None) -> discord.Embed:
     embed.add_field(name="Cost", value=_cost(job), inline=True)
     embed.add_field(name="Requested by", value=f"<@{job.user_id}>", inline=True)
     embed.add_field(name="Requested", value=f"<t:{int(job.created_at)}:R>", inline=True)
+    if job.started_at is not None and job.is_open:
+        embed.add_field(name="Started", value=f"<t:{int(job.started_at)}:R>", inline=True)
     if eta_at is not None and job.is_open:
         embed.add_field(name="Expected", value=f"<t:{eta_at}:R> (from recent jobs)", inline=True)
+        if job.status is JobStatus.RUNNING and now is not None:
+            start = job.submitted_at or job.created_at
+            embed.add_field(name="Progress", value=progress_bar(start, eta_at, now), inline=False)
     if job.status is JobStatus.DELIVERED and job.delivered_at:
         took = int(job.delivered_at - job.created_at)
         shown = f"{took // 60} min {took % 60} s" if took >= 60 else f"{took} s"

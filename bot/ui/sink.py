@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 import discord
 
 from bot.core.catalog import Catalog
-from bot.core.domain import CANCELLABLE_STATUSES, Job
+from bot.core.domain import CANCELLABLE_STATUSES, Job, JobStatus
 from bot.core.jobs import JobService, Undeliverable
+from bot.ui.again import AgainButton
 from bot.ui.buttons import job_view
-from bot.ui.cards import render, result_text
+from bot.ui.cards import render, result_text, stage_of
 from bot.ui.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 class _Card:
     latest: Job | None = None
     urgent: bool = False
+    stage: str | None = None  # the stage last asked for; a new one is shown at once
     shown: Any = None  # what the card shows now; an edit is skipped when nothing changed
     last_edit: float = 0.0
     interaction: discord.Interaction[Any] | None = None
@@ -95,13 +97,16 @@ class CardUpdater:
         card = self._cards.setdefault(job.id, _Card())
         card.interaction = interaction
         card.shown = shown
+        card.stage = stage_of(job)
         card.last_edit = time.monotonic()
 
     def push(self, job: Job, *, urgent: bool = False) -> asyncio.Task[None]:
-        """Ask for the card to show `job`; newer states replace older unsent ones."""
+        """Ask for the card to show `job`; newer states replace older unsent ones. A new stage
+        goes out at once; details of the same stage (queue position, progress) are paced."""
         card = self._cards.setdefault(job.id, _Card())
         card.latest = job
-        card.urgent = card.urgent or urgent
+        card.urgent = card.urgent or urgent or stage_of(job) != card.stage
+        card.stage = stage_of(job)
         card.wake.set()
         if card.worker is None or card.worker.done():
             card.worker = asyncio.create_task(self._work(job.id, card), name=f"card-{job.id}")
@@ -135,6 +140,14 @@ class CardUpdater:
             except Exception:
                 log.exception("job %d: card update failed", job_id)
             card.last_edit = time.monotonic()
+            if await self._progressing(job, card):
+                card.latest = job  # the progress bar moves by itself: look again, paced
+
+    async def _progressing(self, job: Job, card: _Card) -> bool:
+        """A generating job with an expected end shows a bar that moves with time."""
+        if job.status is not JobStatus.RUNNING or card.latest is not None:
+            return False
+        return await self._jobs.expected_at(job) is not None
 
     def options(self, job: Job) -> str:
         """The card's line of options; the model is named unless it is the default one."""
@@ -148,7 +161,7 @@ class CardUpdater:
 
     async def render(self, job: Job) -> tuple[discord.Embed, discord.ui.View | None]:
         expected = await self._jobs.expected_at(job)
-        embed = render(job, self.options(job), int(expected) if expected else None)
+        embed = render(job, self.options(job), int(expected) if expected else None, time.time())
         return embed, job_view(job.id, job.status in CANCELLABLE_STATUSES)
 
     async def _show(self, job: Job, card: _Card) -> None:
@@ -299,7 +312,8 @@ class DiscordSink:
         too_large: bool,
         reference: discord.MessageReference | None,
     ) -> discord.Message:
-        kwargs = _result_message(job, video, too_large)
+        in_dm = isinstance(channel, discord.DMChannel)  # Again works in the server only
+        kwargs = _result_message(job, video, too_large, again=not in_dm)
         if reference is not None:
             kwargs["reference"] = reference
         channel_id = getattr(channel, "id", job.channel_id)
@@ -307,9 +321,11 @@ class DiscordSink:
         return message
 
 
-def _result_message(job: Job, video: Path | None, too_large: bool) -> dict[str, Any]:
+def _result_message(
+    job: Job, video: Path | None, too_large: bool, *, again: bool = True
+) -> dict[str, Any]:
     """The result message: the file (a fresh File each time: one can be sent only once) or the
-    link, pinging the author and nobody else."""
+    link, pinging the author and nobody else, with the Again button."""
     kwargs: dict[str, Any] = {
         "content": result_text(job, linked=video is None, too_large=too_large),
         "allowed_mentions": discord.AllowedMentions(
@@ -318,4 +334,8 @@ def _result_message(job: Job, video: Path | None, too_large: bool) -> dict[str, 
     }
     if video is not None:
         kwargs["file"] = discord.File(video, filename=f"video-{job.id}.mp4")
+    if again:
+        view = discord.ui.View(timeout=None)
+        view.add_item(AgainButton(job.id))
+        kwargs["view"] = view
     return kwargs

@@ -81,3 +81,17 @@ def refusal_text(refusal: Refusal, cost: int, limits: Limits, reset_at: int) -> 
         f"{cost}-credit video. Try a shorter or lower-resolution one, or wait for the reset "
         f"{reset}. Nothing was charged."
     )
+
+
+def duplicate_text(job: Job) -> str:
+    """The answer to a double click: which job it repeats, and that it cost nothing."""
+    where = ""
+    if job.card_message_id is not None:
+        where = (
+            f" (https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.card_message_id})"
+        )
+    return (
+        f"You asked for this exact video a moment ago: it is job #{job.id}{where}. "
+        "Nothing was charged for this request. Press Make another if you really want a "
+        "second one."
+    )

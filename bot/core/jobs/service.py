@@ -5,13 +5,15 @@ It wires the parts of `bot.core.jobs` together; each part holds one concern.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.core.domain import Job, JobStatus, NewJob, Refusal
-from bot.core.errors import QuotaRefused
+from bot.core.domain import Duplicate, Job, JobStatus, NewJob, Refusal
+from bot.core.errors import DuplicateRequest, QuotaRefused
 from bot.core.jobs import messages as m
 from bot.core.jobs.cancel import Canceller, CancelResult
 from bot.core.jobs.context import JobContext, JobSink
@@ -24,6 +26,18 @@ from bot.core.quotas import QuotaService
 from bot.core.schema import VideoRequest
 
 log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW = 10.0  # seconds in which the same request again is taken as a double click
+
+
+def fingerprint(request: VideoRequest) -> str:
+    """The model and options asked for, as one comparable value (the prompt included; a seed
+    the bot picked is not what the member asked for, so it is left out)."""
+    params = dict(request.params)
+    if request.seed_by_bot and request.seed_key:
+        params.pop(request.seed_key, None)
+    asked = {"model": request.model_path, "params": params}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
 
 
 class JobService:
@@ -59,8 +73,11 @@ class JobService:
         request: VideoRequest,
         upload_limit: int,
         role_ids: Sequence[int] = (),
+        again_of: int | None = None,
     ) -> Job:
-        """Reserve credits and create the job row; raises QuotaRefused with what to do."""
+        """Reserve credits and create the job row; raises QuotaRefused with what to do, and
+        DuplicateRequest for a repeat of a request just made (a double click). `again_of`
+        names the job an Again press repeats on purpose."""
         if not self._ctx.accepting:
             raise QuotaRefused(m.RESTARTING)
         await self._quotas.screen_model(guild_id, request.model_key)
@@ -76,10 +93,17 @@ class JobService:
             cost=cost,
             period=self._quotas.period(),
             upload_limit=upload_limit,
+            fingerprint=fingerprint(request),
+            seed_by_bot=request.seed_by_bot,
+            duplicate_since=self._ctx.clock() - DUPLICATE_WINDOW,
+            again_of=again_of,
         )
         outcome = await self._store.accept(new, limits)
         if isinstance(outcome, Refusal):
             raise QuotaRefused(m.refusal_text(outcome, cost, limits, self._quotas.reset_at()))
+        if isinstance(outcome, Duplicate):
+            log.info("job %d asked for again (a double click?)", outcome.job.id)
+            raise DuplicateRequest(m.duplicate_text(outcome.job), outcome.job.id)
         log.info("job %d accepted (cost %d)", outcome.id, cost)
         return outcome
 

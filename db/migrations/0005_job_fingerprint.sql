@@ -1,0 +1,6 @@
+-- What a job asked for (model and options), so that the same request from the same member a
+-- moment later is recognised as a double click; and whether its seed was picked by the bot
+-- (the Again button), so that Again picks a new one rather than repeating it.
+ALTER TABLE jobs ADD COLUMN fingerprint TEXT;
+ALTER TABLE jobs ADD COLUMN seed_by_bot INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_request ON jobs (guild_id, user_id, fingerprint);
