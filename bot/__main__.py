@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.core.catalog import Catalog
 from bot.core.model_meta import PROMPT_OPTION
 from bot.logs import install_redaction
-from bot.services import build_services
+from bot.services import build_services, load_catalog
 from db.database import Database
 
 log = logging.getLogger("bot")
@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run one text-to-video job in the console")
     demo.add_argument("prompt")
     catalog = Catalog.shipped()
-    demo.add_argument("--model", choices=catalog.keys(), help="default " + catalog.default.key)
+    keys = ", ".join(catalog.keys())
+    demo.add_argument("--model", help=f"one of {keys} (or one of MODELS_DIR)")
     # The same options as /video, from the models' schemas (an image is given as a URL).
     for option in catalog.slash_options():
         if option.name != PROMPT_OPTION:
@@ -88,7 +89,7 @@ def _run_sandbox(settings: Settings, host: str, port: int) -> int:
     from bot.sandbox import SandboxConfig, serve
 
     token = settings.runcomfy_api_token.reveal() if settings.runcomfy_api_token else None
-    catalog = Catalog.load(extra=settings.models_dir)  # the bot's models, and an operator's
+    catalog = load_catalog(settings)  # the bot's models, and an operator's
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(SandboxConfig(token=token), host, port, catalog=catalog))
     return 0

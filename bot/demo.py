@@ -18,10 +18,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import ConfigError, Secret, Settings
-from bot.core.catalog import Catalog
 from bot.core.domain import Job, JobStatus
 from bot.core.errors import UserFacingError
-from bot.services import build_services
+from bot.services import build_services, load_catalog
 from bot.ui.cards import status_line
 from db.database import Database
 
@@ -67,10 +66,10 @@ def _plain(line: str) -> str:
 async def run_demo(
     settings: Settings, model: str | None, options: dict[str, object], *, live: bool, out: Path
 ) -> int:
-    catalog = Catalog.load(extra=settings.models_dir)
+    catalog = load_catalog(settings)
     spec = catalog.get(model) if model else catalog.default
     if spec is None:
-        print(f"error: there is no model {model!r}", file=sys.stderr)
+        print(f"error: there is no model {model!r}; use one of {', '.join(catalog.keys())}")
         return 2
     request = spec.from_options(options)
     if isinstance(request, list):

@@ -21,8 +21,11 @@ def _role_ids(member: discord.abc.User) -> list[int]:
 
 
 def _price(price: Price) -> str:
+    unit = "credit" if price.per_second == 1 else "credits"
     weights = ", ".join(f"×{w} at {res}" for res, w in price.resolution_weights.items())
-    return f"{price.model} {price.per_second} a second" + (f" ({weights})" if weights else "")
+    return f"{price.model}: {price.per_second} {unit} a second" + (
+        f" ({weights})" if weights else ""
+    )
 
 
 def render_summary(
@@ -40,15 +43,18 @@ def render_summary(
     total = s.allowance + s.granted
     extra = f" ({s.allowance} a day + {s.granted} granted)" if s.granted else ""
     shown = ", ".join(f"×{w} at {res}" for res, w in weights.items())
+    if default.per_second != 1:  # QUOTA_MODEL_WEIGHTS names the default model
+        shown = f"×{default.per_second} credits, then {shown}"
     lines = [
         f"**{who.display_name}**: {s.remaining} of {total} credits left today{extra}; "
         f"more {reset}.",
         f"Videos in progress: {s.active} of {s.max_active}.",
         f"A video costs its length in seconds {shown}: 5 s at "
-        f"{next(iter(weights))} costs {5 * next(iter(weights.values()))} credits.",
+        f"{next(iter(weights))} costs {5 * default.per_second * next(iter(weights.values()))}"
+        " credits.",
     ]
     if others:
-        lines.append("Other models, credits a second: " + "; ".join(map(_price, others)) + ".")
+        lines.append("Other models: " + "; ".join(map(_price, others)) + ".")
     lines.append("Failed and cancelled videos are refunded.")
     if s.daily_budget is not None:
         lines.append(f"This server also has a daily budget of {s.daily_budget} credits in all.")

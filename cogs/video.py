@@ -35,6 +35,8 @@ class VideoCog(commands.Cog):
         spec = catalog.get(key)
         if spec is None:  # an old command version, or a modified client
             raise InvalidOptions([f"There is no model `{str(key)[:40]}`; pick one from the list."])
+        # Said first: no point fixing an attachment for a model this server turned off.
+        await self.bot.services.quotas.screen_model(interaction.guild_id, spec.key)
         options = {
             name: _media(value) if isinstance(value, discord.Attachment) else value
             for name, value in given.items()

@@ -92,8 +92,8 @@ class JobRepo:
                 return await _refusal(tx, new, limits)
             row = await tx.fetchone(
                 "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
-                " period, upload_limit, status, created_at, updated_at, fingerprint, seed_by_bot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                " period, upload_limit, status, created_at, updated_at, fingerprint, seed_by_bot,"
+                " prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     new.guild_id,
                     new.channel_id,
@@ -108,6 +108,7 @@ class JobRepo:
                     now,
                     new.fingerprint,
                     int(new.seed_by_bot),
+                    new.prompt,
                 ),
             )
             assert row is not None  # its reserve ledger row comes from a trigger (0003)

@@ -253,35 +253,34 @@ _ROLES = (
 
 
 def _described(found: list[_Field], specs: tuple[ModelSpec, ...], suffix: str) -> str:
-    """The option's description, saying which models it is for when not all, in 100 chars."""
-    text = _description(found, suffix)
+    """What the option does first, then which models take it when not all, in 100 chars."""
+    text = _description(found, specs[0], suffix)
     takers = [spec for spec, _ in found]
     if len(takers) == len(specs):
         return _clip(text)
-    first = text.split(" ", 1)[0]
-    text = text[:1].lower() + text[1:] if len(first) == 1 or not first.isupper() else text
     kinds = {spec.meta.kind for spec in takers}
     if len(kinds) == 1 and all(s in takers for s in specs if s.meta.kind in kinds):
-        return _clip(f"{kinds.pop().capitalize()} models: {text}")
-    only = "Only " + ", ".join(s.display_name for s in takers)
-    not_on = "Not on " + ", ".join(s.display_name for s in specs if s not in takers)
-    best = f"{min(only, not_on, key=len)}: {text}"
-    return best if len(best) <= MAX_TEXT else _clip(f"Some models: {text}")
+        return _clip(f"{text}; {kinds.pop()} models only")
+    only = "only " + ", ".join(s.display_name for s in takers)
+    not_on = "not on " + ", ".join(s.display_name for s in specs if s not in takers)
+    best = f"{text}; {min(only, not_on, key=len)}"
+    return best if len(best) <= MAX_TEXT else _clip(f"{text}; not every model has it")
 
 
-def _description(found: list[_Field], suffix: str) -> str:
-    """The meta's description most models share, else one for the field's role (with its
-    default when every model has the same), else the schema's title or the field's name."""
+def _description(found: list[_Field], default_model: ModelSpec, suffix: str) -> str:
+    """The meta's description most models share, else one for the field's role, else the
+    schema's title or the field's name; with the default model's default when it has one."""
     given = Counter(s.meta.descriptions[k] for s, k in found if k in s.meta.descriptions)
-    if given:
-        return given.most_common(1)[0][0]
     spec, key = found[0]
-    roles = [text for attr, text in _ROLES if getattr(spec.meta, attr) == key]
-    title = spec.properties[key].get("title")
-    text = roles[0] if roles else str(title or spec.meta.options[key].replace("_", " "))
-    defaults = {spec.default(key) for spec, key in found}
-    default = defaults.pop() if len(defaults) == 1 else None
-    if default not in (None, "") and key != spec.meta.seed_key:
+    if given:
+        text = given.most_common(1)[0][0]
+        suffix = ""  # a description written for the option says what it needs to
+    else:
+        roles = [text for attr, text in _ROLES if getattr(spec.meta, attr) == key]
+        title = spec.properties[key].get("title")
+        text = roles[0] if roles else str(title or spec.meta.options[key].replace("_", " "))
+    default = spec.default(key) if spec is default_model else None
+    if default not in (None, "") and key != spec.meta.seed_key and "default" not in text:
         shown = ("on" if default else "off") if isinstance(default, bool) else default
         suffix += f" (default {shown})"
     return text[:1].upper() + text[1:] + suffix

@@ -68,14 +68,11 @@ class Job:
     updated_at: float
     fingerprint: str | None = None  # the model and options asked for (the duplicate guard)
     seed_by_bot: bool = False  # the seed was picked by Again, not by the member
+    prompt: str = ""  # the prompt, whatever the model's field for it is called
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    @property
-    def prompt(self) -> str:
-        return str(self.params.get("text", self.params.get("prompt", "")))
 
 
 @dataclass(frozen=True)
@@ -90,6 +87,7 @@ class NewJob:
     upload_limit: int
     fingerprint: str | None = None
     seed_by_bot: bool = False
+    prompt: str = ""
     duplicate_since: float | None = None
     """Refuse it when the same member's same request was accepted after this time, or is
     still waiting to start (a double click); None skips the check."""

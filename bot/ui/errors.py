@@ -35,8 +35,11 @@ def _bad_value(error: app_commands.AppCommandError) -> str:
 
 
 # Checked in order; the first class the error is an instance of decides the reply.
+STALE = "This command was just updated. Reload Discord (Ctrl+R) and try again."
 EXPLAINED: tuple[tuple[type[app_commands.AppCommandError], Callable[[Any], str]], ...] = (
     (app_commands.NoPrivateMessage, lambda _: "This command only works in a server."),
+    (app_commands.CommandSignatureMismatch, lambda _: STALE),
+    (app_commands.CommandNotFound, lambda _: STALE),
     (app_commands.MissingPermissions, _missing_permissions),
     (app_commands.TransformerError, _bad_value),
 )

@@ -124,7 +124,7 @@ async def test_a_model_turned_off_in_a_server_is_refused_until_turned_on(
     assert text.startswith("FLUX 3 is turned off in this server") and "Nothing was charged" in text
     assert await used_by(bot, world.alice) == 0 and generator.state.count("submit") == 0
     quota = (await command(world, world.alice, "quota", "show")).content
-    assert "FLUX 3" not in quota and "Wan 3.0 image-to-video 4 a second" in quota
+    assert "FLUX 3" not in quota and "Wan 3.0 image-to-video: 4 credits a second" in quota
     refused = await command(
         world,
         world.admin,

@@ -49,6 +49,7 @@ def new_job(
         cost=cost,
         period=period,
         upload_limit=10 * 1024 * 1024,
+        prompt="a paper boat",
     )
 
 
@@ -558,3 +559,30 @@ async def test_random_transitions_keep_the_books_balanced(db: Database, repo: Jo
     assert cancelled == []
     assert Counter(status.values())["delivered"] > 0  # the mix really reached every end
     assert await scalar(db, "SELECT MIN(used) FROM quota_usage") >= 0
+
+
+async def test_jobs_from_before_the_prompt_column_keep_their_prompt(tmp_path):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = await Database.open(path)
+    await db.close()
+    raw = sqlite3.connect(path)  # a row as migration 0004 left it: the prompt only in params
+    raw.execute("PRAGMA user_version = 4")
+    raw.execute("ALTER TABLE jobs DROP COLUMN prompt")
+    raw.execute("DROP INDEX jobs_by_request")
+    raw.execute("ALTER TABLE jobs DROP COLUMN fingerprint")
+    raw.execute("ALTER TABLE jobs DROP COLUMN seed_by_bot")
+    raw.execute(
+        "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost, period,"
+        " upload_limit, status, created_at, updated_at) VALUES (1, 2, 3, 'm',"
+        " '{\"text\": \"an old boat\"}', 5, 'p', 10, 'delivered', 0, 0)"
+    )
+    raw.commit()
+    raw.close()
+    db = await Database.open(path)
+    try:
+        job = await JobRepo(db).get(1)
+        assert job is not None and job.prompt == "an old boat"
+    finally:
+        await db.close()

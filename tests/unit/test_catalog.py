@@ -214,11 +214,14 @@ def test_choice_label(value: str, label: str):
 
 
 def test_descriptions_say_which_models_an_option_is_for():
-    assert OPTIONS["image"].description.startswith("Image-to-video models: ")
-    assert OPTIONS["end_image"].description.startswith("Only Wan 3.0 image-to-video: ")
-    assert OPTIONS["safety_tolerance"].description.startswith("Only FLUX 3: ")
-    assert OPTIONS["resolution"].description.startswith("Not on Seedance 2.5 (720p), ")
-    assert OPTIONS["duration"].description == "Length in seconds, 2 to 30"
+    # What the option does first (with the default model's default), then who takes it.
+    assert OPTIONS["image"].description.endswith("; image-to-video models only")
+    assert OPTIONS["end_image"].description.endswith("; only Wan 3.0 image-to-video")
+    assert OPTIONS["safety_tolerance"].description.endswith("; only FLUX 3")
+    assert OPTIONS["resolution"].description == (
+        "Picture quality; higher costs more (default 480p); not every model has it"
+    )
+    assert OPTIONS["duration"].description == "Length in seconds, 2 to 30 (default 5)"
     assert set(OPTIONS["image"].models) == {
         s.key for s in CATALOG if s.meta.kind != "text-to-video"
     }
@@ -252,7 +255,7 @@ def test_a_model_added_by_writing_two_files(tmp_path: Path):
     assert options["loop"] == SlashOption(
         "loop",
         "boolean",
-        "Only Acme Dream 1: make the video loop seamlessly",
+        "Make the video loop seamlessly; only Acme Dream 1",
         ("acme-dream-1-text-to-video",),
     )
     assert "cfg" not in options  # a number field: left to the provider's default

@@ -95,6 +95,7 @@ class JobService:
             upload_limit=upload_limit,
             fingerprint=fingerprint(request),
             seed_by_bot=request.seed_by_bot,
+            prompt=request.prompt,
             duplicate_since=self._ctx.clock() - DUPLICATE_WINDOW,
             again_of=again_of,
         )
