@@ -561,18 +561,12 @@ async def test_random_transitions_keep_the_books_balanced(db: Database, repo: Jo
     assert await scalar(db, "SELECT MIN(used) FROM quota_usage") >= 0
 
 
-async def test_jobs_from_before_the_prompt_column_keep_their_prompt(tmp_path):  # type: ignore[no-untyped-def]
-    import sqlite3
-
+async def test_jobs_from_before_the_prompt_column_keep_their_prompt(tmp_path: Path):
     path = tmp_path / "old.db"
-    db = await Database.open(path)
-    await db.close()
-    raw = sqlite3.connect(path)  # a row as migration 0004 left it: the prompt only in params
+    raw = sqlite3.connect(path)  # a database as migration 0004 left it: the prompt in params
+    for sql in sorted((Path(__file__).parents[2] / "db/migrations").glob("000[1-4]_*.sql")):
+        raw.executescript(sql.read_text())
     raw.execute("PRAGMA user_version = 4")
-    raw.execute("ALTER TABLE jobs DROP COLUMN prompt")
-    raw.execute("DROP INDEX jobs_by_request")
-    raw.execute("ALTER TABLE jobs DROP COLUMN fingerprint")
-    raw.execute("ALTER TABLE jobs DROP COLUMN seed_by_bot")
     raw.execute(
         "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost, period,"
         " upload_limit, status, created_at, updated_at) VALUES (1, 2, 3, 'm',"
