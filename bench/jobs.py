@@ -1,17 +1,24 @@
 """Load benchmark: many /video jobs at once through the real bot. Prints figures, asserts nothing.
 
-    python bench/jobs.py [--jobs 1000] [--channels 50] [--burst 200] [--rate 50] [--poll 3]
+    python bench/jobs.py [--poller fixed|adaptive|both] [--short] [--jobs 1000] [--channels 50]
+                         [--burst 200] [--rate 50] [--poll 3] [--max-rps R]
                          [--queue-seconds 5] [--run-seconds 20] [--concurrency 100]
                          [--settle 1] [--timeout S] [--keep]
 
-Run from the repository root; about 3.5 minutes at full size on 2 cores, 40 s for
+Run from the repository root; about 3.5 minutes per poller at full size on 2 cores, 40 s for
 `--jobs 100 --channels 10 --burst 50`. Progress goes to stderr every 15 s, figures to stdout.
+`--poller both` runs the fixed poller and then the adaptive one on the same load (each with a
+fresh sandbox, fake Discord and bot) and ends with the ratio adaptive/fixed of the main figures.
+`--short` is a load of short jobs: queue_seconds and run_seconds 2.5 (unless given).
 
 What runs: the fake Discord (tests/fakediscord, every rule on with Discord's own values: 3 s
 deadline, rate limits, token lifetime...) and the RunComfy sandbox (bot/sandbox) in this process;
 the real bot as a subprocess (`python -m bot`, through tests/e2e/harness.py) pointed at both, with
 the product's defaults (RUNCOMFY_POLL_INTERVAL=3, CARD_EDIT_INTERVAL=5, default quotas: one member
-per job, so no quota refuses anything). One guild, `--channels` text channels, `--jobs` members.
+per job, so no quota refuses anything) and RUNCOMFY_POLLER set per run. The fixed poller runs
+with RUNCOMFY_MAX_RPS=0 (no cap: the poller as it was before the cap existed); the adaptive one
+with `--max-rps` (default: the product's default). One guild, `--channels` text channels,
+`--jobs` members.
 
 Phases:
 1. a burst of `--burst` simultaneous /video invocations (asyncio.gather of `fake.invoke`);
@@ -21,9 +28,12 @@ Phases:
 How each figure is measured:
 - acknowledgement latency: the fake's `InteractionRecord.sent_at` (INTERACTION_CREATE queued to
   the gateway) to the first callback's `Callback.at` (the fake received it); same clock.
-- RunComfy requests: the sandbox's request log (`state.log`), by route; the poll rate is the
-  status+result requests of each job divided by its sandbox lifetime (submit to finish) in 3 s
-  units, averaged over all jobs (total polls / total lifetime).
+- RunComfy requests: the sandbox's request log (`state.log`), by route; per job split into the
+  submit, the looks (status, result, cancel) and the download (video, redirect). The poll rate is
+  the status+result requests of each job divided by its sandbox lifetime (submit to finish) in
+  3 s units, averaged over all jobs (total polls / total lifetime).
+- stage changes: the sandbox's start (monotonic) and finish of each job to the first status or
+  result request for it at or after that moment (the look that told the bot).
 - Discord requests: the fake's call log (`fake.calls`), split by `via` (bot token or interaction
   token) and by route; 429s are calls the fake answered 429.
 - delivery delay: sandbox `finished_at` (wall clock) to the creation time of the result message
@@ -52,7 +62,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +72,7 @@ if str(ROOT) not in sys.path:
 
 import psutil  # noqa: E402
 
+from bot.config import DEFAULT_MAX_RPS  # noqa: E402
 from bot.sandbox import Sandbox, SandboxConfig  # noqa: E402
 from db.database import Database  # noqa: E402
 from tests.e2e.harness import BOT_TOKEN, BotProcess, bot_env  # noqa: E402
@@ -73,6 +84,9 @@ SAMPLE_SECONDS = 0.2
 SCAN_SECONDS = 0.25
 POLL_UNIT = 3.0  # the target is stated per 3 s of job lifetime
 PROGRESS_SECONDS = 15.0
+SHORT_SECONDS = 2.5  # --short: queue and run seconds of each job
+SAME_MOMENT = 0.005  # a request this close before a stage change was the one that caused it
+POLLERS = ("fixed", "adaptive")
 
 
 @dataclass
@@ -256,21 +270,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--channels", type=int, default=50, help="text channels (default 50)")
     p.add_argument("--burst", type=int, default=200, help="simultaneous first wave (default 200)")
     p.add_argument("--rate", type=float, default=50.0, help="invocations/s after the burst")
+    p.add_argument("--poller", choices=[*POLLERS, "both"], default="both", help="RUNCOMFY_POLLER")
+    p.add_argument("--short", action="store_true", help="short jobs: 2.5 s queue + 2.5 s run")
     p.add_argument("--poll", type=float, default=3.0, help="RUNCOMFY_POLL_INTERVAL (default 3)")
+    p.add_argument(
+        "--max-rps", type=float, default=DEFAULT_MAX_RPS, help="RUNCOMFY_MAX_RPS (adaptive run)"
+    )
     p.add_argument("--card-interval", type=float, default=5.0, help="CARD_EDIT_INTERVAL")
-    p.add_argument("--queue-seconds", type=float, default=5.0, help="sandbox wait before start")
-    p.add_argument("--run-seconds", type=float, default=20.0, help="sandbox generation time")
+    p.add_argument("--queue-seconds", type=float, help="sandbox wait before start (5)")
+    p.add_argument("--run-seconds", type=float, help="sandbox generation time (20)")
     p.add_argument("--concurrency", type=int, default=100, help="sandbox jobs generating at once")
     p.add_argument("--timeout", type=float, default=None, help="give up waiting after (s)")
     p.add_argument(
         "--settle", type=float, default=1.0, help="idle seconds between bot ready and the burst"
     )
     p.add_argument("--keep", action="store_true", help="keep the work folder (bot log, db)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.queue_seconds is None:
+        args.queue_seconds = SHORT_SECONDS if args.short else 5.0
+    if args.run_seconds is None:
+        args.run_seconds = SHORT_SECONDS if args.short else 20.0
+    return args
 
 
 async def start_bot(
-    fake: FakeDiscord, sandbox: Sandbox, guild: Guild, workdir: Path, args: argparse.Namespace
+    fake: FakeDiscord,
+    sandbox: Sandbox,
+    guild: Guild,
+    workdir: Path,
+    args: argparse.Namespace,
+    poller: str,
 ) -> BotProcess:
     env = bot_env(
         api_base=fake.api_base,
@@ -280,6 +309,8 @@ async def start_bot(
         database=workdir / "data" / "bot.db",
         guild_ids=[guild.id],
         RUNCOMFY_POLL_INTERVAL=str(args.poll),
+        RUNCOMFY_POLLER=poller,
+        RUNCOMFY_MAX_RPS=str(max_rps(args, poller)),
         CARD_EDIT_INTERVAL=str(args.card_interval),
         PYTHONPATH=str(ROOT),
     )
@@ -295,7 +326,13 @@ async def start_bot(
     return bot
 
 
-async def run(args: argparse.Namespace) -> int:
+def max_rps(args: argparse.Namespace, poller: str) -> float:
+    return args.max_rps if poller == "adaptive" else 0.0
+
+
+async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
+    """One run with one poller: prints its figures, returns the ones compared."""
+    figures: dict[str, float] = {}
     jobs, burst = args.jobs, min(args.burst, args.jobs)
     workdir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     config = SandboxConfig(
@@ -313,7 +350,9 @@ async def run(args: argparse.Namespace) -> int:
     out(f"channels: {args.channels}")
     out(f"burst: {burst}")
     out(f"invocation rate after the burst: {args.rate:g}/s")
+    out(f"RUNCOMFY_POLLER: {poller}")
     out(f"RUNCOMFY_POLL_INTERVAL: {args.poll:g} s")
+    out(f"RUNCOMFY_MAX_RPS: {max_rps(args, poller):g} (0: no cap)")
     out(f"CARD_EDIT_INTERVAL: {args.card_interval:g} s")
     out("quotas: product defaults, one member per job (480p, 5 s = 5 credits each)")
     out(
@@ -329,7 +368,7 @@ async def run(args: argparse.Namespace) -> int:
     async with FakeDiscord(token=BOT_TOKEN, rules=Rules()) as fake, Sandbox(config) as sandbox:
         guild, channels, members = build_world(fake, jobs, args.channels)
         t0 = time.monotonic()
-        bot = await start_bot(fake, sandbox, guild, workdir, args)
+        bot = await start_bot(fake, sandbox, guild, workdir, args, poller)
         out(f"bot start-up to commands synced: {time.monotonic() - t0:.1f} s (pid {bot.pid})")
         await asyncio.sleep(args.settle)
         proc = psutil.Process(bot.pid)
@@ -418,6 +457,7 @@ async def run(args: argparse.Namespace) -> int:
         out(f"burst acknowledged: {len(burst_acks)}/{burst}")
         out(f"burst ack p50: {percentile(burst_acks, 50):.0f} ms")
         out(f"burst ack p99: {percentile(burst_acks, 99):.0f} ms   (target: < 500 ms at 200)")
+        figures["burst ack p99 (ms)"] = percentile(burst_acks, 99)
         out(f"burst ack min: {min(burst_acks, default=math.nan):.0f} ms")
         out(f"burst ack max: {max(burst_acks, default=math.nan):.0f} ms")
         out(
@@ -438,6 +478,24 @@ async def run(args: argparse.Namespace) -> int:
         out(f"requests total: {len(log)} = {len(log) / jobs:.2f} per job")
         for route_name, count in sorted(by_route.items()):
             out(f"  {route_name}: {count} = {count / jobs:.2f} per job")
+        split = {
+            part: sum(by_route.get(r, 0) for r in routes) / jobs
+            for part, routes in (
+                ("submit", ("submit",)),
+                ("looks", ("status", "result", "cancel")),
+                ("download", ("video", "redirect")),
+            )
+        }
+        per_job = sum(split.values())
+        out(
+            f"RunComfy requests per job: {per_job:.2f} (submit {split['submit']:.2f}, "
+            f"looks {split['looks']:.2f}, download {split['download']:.2f})"
+        )
+        figures["RunComfy requests per job"] = per_job
+        figures["looks per job"] = split["looks"]
+        limited = sum(1 for e in log if e.status == 429)
+        out(f"429s from RunComfy: {limited}   (target: 0)")
+        figures["RunComfy 429s"] = limited
         polls = Counter(e.request_id for e in log if e.route in ("status", "result"))
         lifetimes = [
             (j.finished_at - j.created_at, polls.get(rid, 0))
@@ -464,6 +522,8 @@ async def run(args: argparse.Namespace) -> int:
             f"p50 {percentile(intervals, 50):.2f} s, p99 {percentile(intervals, 99):.2f} s"
         )
 
+        figures.update(stage_changes(sandbox, poll_times, out))
+
         out("")
         out("## Discord (fake's call log)")
         calls = fake.calls
@@ -476,6 +536,7 @@ async def run(args: argparse.Namespace) -> int:
         statuses = Counter(c.status for c in calls)
         out(f"answers by status: {dict(sorted(statuses.items()))}")
         out(f"429s received: {fake.count_429s()}   (target: 0)")
+        figures["Discord 429s"] = fake.count_429s()
         bot_times = sorted(c.at for c in calls if c.via == "bot")
         out(
             f"most bot-token requests in any 1 s: {busiest_second(bot_times)}   (Discord's "
@@ -520,6 +581,8 @@ async def run(args: argparse.Namespace) -> int:
             f"(target: <= one poll interval, {args.poll:g} s)"
         )
         out(f"delivery delay max: {max(delays, default=math.nan):.2f} s")
+        figures["delivery p50 (s)"] = percentile(delays, 50)
+        figures["delivery p99 (s)"] = percentile(delays, 99)
         out("delivery delay split (p50 / p99):")
         out(
             f"  finished -> bot's poll saw it: {percentile(lags, 50):.2f} / "
@@ -582,7 +645,55 @@ async def run(args: argparse.Namespace) -> int:
             out(f"work folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+        figures["jobs delivered"] = ends.get("delivered", 0)
+        figures["wall time (s)"] = total_s
+    return figures
+
+
+def stage_changes(
+    sandbox: Sandbox, poll_times: dict[str, list[float]], out: Callable[[str], None]
+) -> dict[str, float]:
+    """Provider stage change (start, finish) -> the bot's first look at or after it."""
+    wall = time.time() - time.monotonic()
+    started, finished = [], []
+    for rid, job in sandbox.state.jobs.items():
+        times = poll_times.get(rid, [])
+        changes = (
+            (started, job.started_mono if job.started_at is not None else None),
+            (finished, job.finished_at - wall if job.finished_at is not None else None),
+        )
+        for found, at in changes:
+            if at is None:
+                continue
+            seen = next((t for t in times if t >= at - SAME_MOMENT), None)
+            if seen is not None:
+                found.append(max(seen - at, 0.0))
+    both = started + finished
+    out("")
+    out("## stage changes (provider changed stage -> the bot's next look at the job)")
+    for name, values in (("queued -> generating", started), ("generating -> done", finished)):
+        out(
+            f"{name}: {len(values)} seen, p50 {percentile(values, 50):.2f} s, "
+            f"p99 {percentile(values, 99):.2f} s, max {max(values, default=math.nan):.2f} s"
+        )
+    out(f"either: p50 {percentile(both, 50):.2f} s, p99 {percentile(both, 99):.2f} s")
+    return {
+        "stage change p50 (s)": percentile(both, 50),
+        "stage change p99 (s)": percentile(both, 99),
+    }
+
+
+def compare(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    fixed, adaptive = results["fixed"], results["adaptive"]
+    load = "short jobs" if args.short else "default load"
+    print("")
+    print(f"# adaptive vs fixed ({load}: {args.jobs} jobs, queue {args.queue_seconds:g} s, ")
+    print(f"#   run {args.run_seconds:g} s, concurrency {args.concurrency})")
+    print(f"{'figure':<28} {'fixed':>10} {'adaptive':>10} {'adaptive/fixed':>15}")
+    for name in fixed:
+        a, f = adaptive.get(name, math.nan), fixed[name]
+        ratio = a / f if f else math.nan
+        print(f"{name:<28} {f:>10.2f} {a:>10.2f} {ratio:>15.2f}")
 
 
 def revision() -> str:
@@ -605,7 +716,15 @@ def revision() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.revision = revision()
-    return asyncio.run(run(args))
+    pollers = POLLERS if args.poller == "both" else (args.poller,)
+    results: dict[str, dict[str, float]] = {}
+    for n, poller in enumerate(pollers):
+        if n:
+            print("\n")
+        results[poller] = asyncio.run(run(args, poller))
+    if len(results) == 2:
+        compare(results, args)
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ DEFAULT_RUNCOMFY_BASE_URL = "https://model-api.runcomfy.net"
 # Where RunComfy serves files, as its own CLI allows; the API host itself is always allowed too.
 DEFAULT_DOWNLOAD_HOSTS: tuple[str, ...] = ("*.runcomfy.net", "*.runcomfy.com")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+POLLERS = ("adaptive", "fixed")
+DEFAULT_MAX_RPS = 50.0
 
 
 class ConfigError(Exception):
@@ -70,6 +72,10 @@ class Settings:
     models_dir: Path | None = None
     log_level: str = "INFO"
     poll_interval: float = 3.0
+    poller: str = "adaptive"
+    poll_floor: float = 1.0
+    poll_ceiling: float = 30.0
+    max_rps: float = DEFAULT_MAX_RPS
     http_timeout: float = 30.0
     job_timeout: float = 1800.0
     card_edit_interval: float = 5.0
@@ -86,6 +92,10 @@ class Settings:
             load_dotenv(find_dotenv(usecwd=True), override=False)
             env = os.environ
         r = _Reader(env)
+        poll_floor = r.get("RUNCOMFY_POLL_FLOOR", _positive_float, 1.0)
+        poll_ceiling = r.get("RUNCOMFY_POLL_CEILING", _positive_float, 30.0)
+        if poll_ceiling < poll_floor:
+            raise ConfigError("RUNCOMFY_POLL_CEILING", "expected at least RUNCOMFY_POLL_FLOOR")
         return cls(
             discord_token=r.get("DISCORD_TOKEN", _secret, None),
             runcomfy_api_token=r.get("RUNCOMFY_API_TOKEN", _secret, None),
@@ -104,6 +114,10 @@ class Settings:
             models_dir=r.get("MODELS_DIR", _folder, None),
             log_level=r.get("LOG_LEVEL", _log_level, "INFO"),
             poll_interval=r.get("RUNCOMFY_POLL_INTERVAL", _positive_float, 3.0),
+            poller=r.get("RUNCOMFY_POLLER", _poller, "adaptive"),
+            poll_floor=poll_floor,
+            poll_ceiling=poll_ceiling,
+            max_rps=r.get("RUNCOMFY_MAX_RPS", _rate, DEFAULT_MAX_RPS),
             http_timeout=r.get("RUNCOMFY_HTTP_TIMEOUT", _positive_float, 30.0),
             job_timeout=r.get("JOB_TIMEOUT_SECONDS", _positive_float, 1800.0),
             card_edit_interval=r.get("CARD_EDIT_INTERVAL", _positive_float, 5.0),
@@ -182,6 +196,24 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("expected a number of seconds greater than 0")
     return value
+
+
+def _rate(raw: str) -> float:
+    expected = "expected requests per second, 0 (no cap) or more"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(expected) from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(expected)
+    return value
+
+
+def _poller(raw: str) -> str:
+    name = raw.lower()
+    if name not in POLLERS:
+        raise ValueError("expected one of " + ", ".join(POLLERS))
+    return name
 
 
 def _log_level(raw: str) -> str:

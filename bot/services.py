@@ -64,7 +64,11 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
         quotas,
         runcomfy,
         video_dir=settings.database_path.parent / "videos",
+        poller=settings.poller,
         poll_interval=settings.poll_interval,
+        poll_floor=settings.poll_floor,
+        poll_ceiling=settings.poll_ceiling,
+        max_rps=settings.max_rps,
         job_timeout=settings.job_timeout,
     )
     return Services(settings, db, catalog, runcomfy, quotas, jobs, MetaRepo(db))

@@ -1,5 +1,6 @@
 """What the parts of the job service share: the store, the provider, and the in-process state
-that ties a running job to its poller (wake-ups, our own cancels, paid calls in flight)."""
+that ties a running job to its poller (its watch, the doorbell, the rate gate, our own cancels,
+paid calls in flight)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any, Protocol, TypeVar
 
 from bot.core.domain import Job
 from bot.core.errors import JobNotFound
+from bot.core.jobs.schedule import Sight
+from bot.core.jobs.timers import RateGate
 from bot.core.ports import JobStore
-from bot.core.provider import VideoProvider
+from bot.core.provider import JobResult, VideoProvider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,13 +39,18 @@ class JobSink(Protocol):
     async def finished(self, job: Job) -> None: ...
 
 
+def _no_doorbell(job_id: int) -> None:
+    return None
+
+
 @dataclass
 class JobContext:
     store: JobStore
     provider: VideoProvider
     clock: Callable[[], float] = time.time
     accepting: bool = True  # False while stopping: no new paid submits
-    wakeups: dict[int, asyncio.Event] = field(default_factory=dict)  # a poller's doorbell
+    gate: RateGate = field(default_factory=lambda: RateGate(0.0, clock=time.monotonic))
+    doorbell: Callable[[int], None] = _no_doorbell  # wakes a job's next look (the poller's)
     cancelling: set[int] = field(default_factory=set)  # our own cancel is at RunComfy
     inflight: set[asyncio.Future[Any]] = field(default_factory=set)  # a shutdown waits on these
 
@@ -67,8 +75,27 @@ class JobContext:
 
     def wake(self, job_id: int) -> None:
         """Tell a job's poller to look now instead of at its next poll."""
-        if (event := self.wakeups.get(job_id)) is not None:
-            event.set()
+        self.doorbell(job_id)
+
+
+@dataclass
+class Watch:
+    """A waiting job as its poller knows it, from one look to the next."""
+
+    job: Job  # the row as of the latest look
+    sink: JobSink
+    request_id: str
+    deadline: float  # `JobContext.clock` time; past it the job is cancelled or given more time
+    sight: Sight  # what the looks have seen (for planning the next one)
+    on_end: Callable[[Job], None]  # the job left the waiting states
+    on_crash: Callable[[Watch, Exception], float | None]  # seconds to retry after, None: no
+    due: float = 0.0  # when the next look was planned (the scheduler's clock)
+    not_found: int = 0  # answers "unknown request" in a row
+    extended: bool = False  # given one more timeout's worth because it was already generating
+    failures: int = 0  # looks in a row without an answer
+    answer: JobResult | None = None  # what the latest look was told (None: no answer)
+    last_at: float | None = None  # when the latest answered look went out
+    left_place: int | None = None  # its place in line, once other jobs' looks say it left
 
 
 async def quietly(step: Coroutine[Any, Any, None], job_id: int, what: str) -> None:

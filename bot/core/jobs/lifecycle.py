@@ -1,4 +1,4 @@
-"""One job from whatever state its row is in to a final state: submit, poll, download, deliver.
+"""The steps of one job: submit, one look at RunComfy, download, deliver.
 
 The jobs table is the source of truth: every step first reads or moves the row, so a job picked
 up again after a restart carries on from where the row says it is.
@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.domain import WAITING_STATUSES, Job, JobStatus
 from bot.core.jobs import messages as m
-from bot.core.jobs.context import JobContext, JobSink, Undeliverable, quietly
+from bot.core.jobs.context import JobContext, JobSink, Undeliverable, Watch, quietly
 from bot.core.provider import JobResult, JobState
 from bot.core.provider_errors import (
     AuthError,
@@ -32,48 +31,34 @@ log = logging.getLogger(__name__)
 
 DELIVERY_ATTEMPTS = 3
 NOT_FOUND_LIMIT = 3  # polls in a row answering "unknown request" before we believe it
-RETRY_AFTER_CAP = 60.0  # longest a poller waits on a rate limit before looking again
-
-
-@dataclass
-class _Watch:
-    """A poller's running state for one job."""
-
-    request_id: str
-    deadline: float
-    next_poll: float
-    not_found: int = 0
-    extended: bool = False
 
 
 class Lifecycle:
-    def __init__(
-        self, ctx: JobContext, *, video_dir: Path, poll_interval: float, job_timeout: float
-    ) -> None:
+    """The steps of a job; which task runs them, and when a waiting job is looked at, is the
+    runner's and the poller's business."""
+
+    def __init__(self, ctx: JobContext, *, video_dir: Path, job_timeout: float) -> None:
         self._ctx = ctx
         self.video_dir = video_dir
-        self._poll_interval = poll_interval
-        self._job_timeout = job_timeout
+        self.job_timeout = job_timeout
 
-    async def run(self, job: Job, sink: JobSink) -> None:
-        """Drive one job from whatever state its row is in to a final state."""
+    async def prepare(self, job: Job, sink: JobSink) -> Job:
+        """Send an accepted job; a job that may have been sent without its id stored is failed.
+
+        A job still 'accepted' afterwards was not sent because the bot is stopping; it
+        resumes at the next start."""
         if job.status is JobStatus.ACCEPTED:
-            job = await self._submit(job, sink)
-            if job.status is JobStatus.ACCEPTED:
-                return  # not sent because the bot is stopping; it resumes at the next start
-        elif job.status is JobStatus.SUBMITTING:
+            return await self._submit(job, sink)
+        if job.status is JobStatus.SUBMITTING:
             # We crashed between sending the submit and storing its answer: a job may exist at
             # RunComfy, but we cannot know its id. Never resend; refund and say so.
-            job = await self._ctx.fail(job, m.LOST_SUBMIT)
-        if job.status in WAITING_STATUSES:
-            job = await self._poll(job, sink)
-        if job.status is JobStatus.DELIVERING:
-            job = await self._deliver(job, sink)
-        await quietly(sink.finished(job), job.id, "finished")
+            return await self._ctx.fail(job, m.LOST_SUBMIT)
+        return job
 
     # --- submit ----------------------------------------------------------------------------
 
     async def _submit(self, job: Job, sink: JobSink) -> Job:
+        await self._ctx.gate.pause()  # RunComfy asked everyone to slow down
         if not self._ctx.accepting:
             return job  # shutting down: it stays 'accepted' and is sent after the restart
         if not await self._ctx.store.mark_submitting(job.id):
@@ -96,58 +81,47 @@ class Lifecycle:
             await store.mark_failed(job.id, exc.user_message)  # it says nothing was charged
             return
         except RunComfyError as exc:
+            if isinstance(exc, RateLimited):
+                self._ctx.gate.slow_down(exc.retry_after)
             log.warning("job %d: submit refused: %s", job.id, type(exc).__name__)
             await store.mark_failed(job.id, exc.user_message + m.REFUNDED)
             return
         await store.mark_submitted(job.id, submission.request_id)
         log.info("job %d submitted as %s", job.id, submission.request_id)
 
-    # --- poll ------------------------------------------------------------------------------
+    # --- look ------------------------------------------------------------------------------
 
-    async def _poll(self, job: Job, sink: JobSink) -> Job:
-        assert job.request_id is not None
-        loop = asyncio.get_running_loop()
-        # Just submitted: nothing to see for a while. Resumed after a restart: look at once.
-        just_sent = job.submitted_at is not None and self._ctx.clock() - job.submitted_at < 1.0
-        watch = _Watch(
-            request_id=job.request_id,
-            deadline=(job.submitted_at or job.created_at) + self._job_timeout,
-            next_poll=loop.time() + (self._poll_interval if just_sent else 0.0),
-        )
-        wakeup = self._ctx.wakeups.setdefault(job.id, asyncio.Event())
-        try:
-            while True:
-                wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), max(watch.next_poll - loop.time(), 0))
-                outcome = await self._look(job, watch, sink)
-                if outcome is not None:
-                    return outcome
-                job = await self._ctx.reload(job)
-                # A fixed cadence (not interval-after-work), so a completion is seen within
-                # one poll interval; after a slow round it starts afresh rather than catching up.
-                watch.next_poll = max(watch.next_poll + self._poll_interval, loop.time())
-        finally:
-            self._ctx.wakeups.pop(job.id, None)
+    async def check(self, watch: Watch) -> Job | None:
+        """A look without asking RunComfy (woken by a cancel): the row if it left waiting."""
+        fresh = await self._ctx.reload(watch.job)
+        if fresh.status in WAITING_STATUSES:
+            watch.job = fresh
+            return None
+        return fresh
 
-    async def _look(self, job: Job, watch: _Watch, sink: JobSink) -> Job | None:
-        """One poll: the job once it has left the waiting states, else None."""
+    async def look(self, watch: Watch) -> Job | None:
+        """One poll: the job once it has left the waiting states, else None. What RunComfy
+        answered is left in `watch.answer` for the poller to learn from."""
+        job = watch.job
         result = await self._result(job, watch)
         if isinstance(result, Job):
             return result
         fresh = await self._ctx.reload(job)
         if not fresh.is_open or fresh.status is JobStatus.DELIVERING:
             return fresh  # cancelled meanwhile, or another path moved it on
+        job = fresh
         if result is not None:
-            job = await self._apply(fresh, result, sink)
+            job = await self._apply(fresh, result, watch.sink)
             if job.status not in WAITING_STATUSES:
                 return job
+        watch.job = job
         if self._ctx.clock() > watch.deadline:
             return await self._overdue(job, watch)
         return None
 
-    async def _result(self, job: Job, watch: _Watch) -> JobResult | Job | None:
+    async def _result(self, job: Job, watch: Watch) -> JobResult | Job | None:
         """RunComfy's answer; a closed job when the answer ends it; None to look again later."""
+        watch.answer = None
         try:
             result = await self._ctx.provider.result(watch.request_id)
         except NotFound:
@@ -159,18 +133,18 @@ class Lifecycle:
             log.error("job %d: %s", job.id, exc)
             return await self._ctx.fail(job, exc.user_message + m.REFUNDED)
         except RunComfyError as exc:
-            # Already retried with backoff inside the client: keep trying until the timeout,
-            # waiting as long as a rate limit asks.
+            # Already retried with backoff inside the client: keep trying until the timeout.
+            # A rate limit slows every look down, as long as it asks.
             log.warning("job %d: poll failed (%s)", job.id, type(exc).__name__)
-            if isinstance(exc, RateLimited) and exc.retry_after:
-                wait = min(exc.retry_after, RETRY_AFTER_CAP)
-                loop_now = asyncio.get_running_loop().time()
-                watch.next_poll = max(watch.next_poll, loop_now + wait - self._poll_interval)
+            if isinstance(exc, RateLimited):
+                self._ctx.gate.slow_down(exc.retry_after)
             return None
+        self._ctx.gate.relax()
         watch.not_found = 0
+        watch.answer = result
         return result
 
-    async def _overdue(self, job: Job, watch: _Watch) -> Job | None:
+    async def _overdue(self, job: Job, watch: Watch) -> Job | None:
         outcome = None
         with contextlib.suppress(RunComfyError):
             outcome = await self._ctx.provider.cancel(watch.request_id)
@@ -178,7 +152,7 @@ class Lifecycle:
             # Already generating: it will be billed anyway, so give it one more timeout's
             # worth of time to finish rather than throw it away.
             watch.extended = True
-            watch.deadline = self._ctx.clock() + self._job_timeout
+            watch.deadline = self._ctx.clock() + self.job_timeout
             return None
         return await self._ctx.fail(job, m.TIMED_OUT)
 
@@ -206,7 +180,7 @@ class Lifecycle:
 
     # --- deliver ---------------------------------------------------------------------------
 
-    async def _deliver(self, job: Job, sink: JobSink) -> Job:
+    async def deliver(self, job: Job, sink: JobSink) -> Job:
         assert job.video_url is not None
         path = self.video_dir / f"job-{job.id}-{uuid.uuid4().hex[:8]}.mp4"
         try:

@@ -1,5 +1,9 @@
-"""The task table: at most one runner per job, resumed at start, retried when it crashes on
-something that is not a provider error, and stopped cleanly at shutdown."""
+"""The job table: at most one runner per job, resumed at start, retried when it crashes on
+something that is not a provider error, and stopped cleanly at shutdown.
+
+A job has a task of its own only while it is sent or delivered (both short); while it waits at
+RunComfy it has none, and the poller's scheduler looks at it when due.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from bot.core.domain import Job, JobStatus
+from bot.core.domain import WAITING_STATUSES, Job, JobStatus
 from bot.core.jobs import messages as m
-from bot.core.jobs.context import JobContext, JobSink, quietly
+from bot.core.jobs.context import JobContext, JobSink, Watch, quietly
 from bot.core.jobs.lifecycle import Lifecycle, remove
+from bot.core.jobs.poller import Poller
 from bot.core.provider_errors import RunComfyError
 
 log = logging.getLogger(__name__)
@@ -20,12 +26,26 @@ UNSENT = frozenset({JobStatus.ACCEPTED})
 RUNNER_ATTEMPTS = 4  # an unexpected error (disk, database, session) is retried this often
 
 
+@dataclass
+class _Active:
+    """A job this runner is responsible for, with or without a task at the moment."""
+
+    sink: JobSink
+    crashes: int = 0  # in every step of the job together: submit, looks, delivery
+    task: asyncio.Task[None] | None = None
+
+
 class Runner:
-    def __init__(self, ctx: JobContext, lifecycle: Lifecycle, *, backoff: float = 1.0) -> None:
+    def __init__(
+        self, ctx: JobContext, lifecycle: Lifecycle, poller: Poller, *, backoff: float = 1.0
+    ) -> None:
         self._ctx = ctx
         self._lifecycle = lifecycle
+        self._poller = poller
         self.backoff = backoff
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._active: dict[int, _Active] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def start(
         self, job: Job, sink: JobSink, *, after: Callable[[], Awaitable[object]] | None = None
@@ -35,11 +55,24 @@ class Runner:
         `after`, if given, is awaited first: the bot uses it to answer every member waiting on
         Discord's 3 s deadline before it starts new work.
         """
-        if job.id in self._tasks:
+        if job.id in self._active:
             return
-        task = asyncio.create_task(self._run_guarded(job, sink, after), name=f"job-{job.id}")
-        self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        active = _Active(sink)
+        self._active[job.id] = active
+        self._idle.clear()
+        self._spawn(job, active, after)
+
+    async def run_here(self, job: Job, sink: JobSink) -> None:
+        """Drive one job to a final state in the caller's task (the demo, tests); a crash
+        raises here instead of being retried."""
+        job = await self._lifecycle.prepare(job, sink)
+        if job.status is JobStatus.ACCEPTED:
+            return  # not sent because the bot is stopping; it resumes at the next start
+        if job.status in WAITING_STATUSES:
+            job = await self._poller.until_done(job, sink)
+        if job.status is JobStatus.DELIVERING:
+            job = await self._lifecycle.deliver(job, sink)
+        await quietly(sink.finished(job), job.id, "finished")
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
         """Pick up every unfinished job from the table (after a restart)."""
@@ -64,42 +97,96 @@ class Runner:
             remove(stale)
 
     async def wait_idle(self) -> None:
-        """Wait until every running job has ended (used by the demo and tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        """Wait until every job started here has ended (used by the demo and tests)."""
+        while self._active:
+            await self._idle.wait()
 
     async def shutdown(self, grace: float = 10.0) -> None:
-        """Stop accepting, let in-flight submits and uploads finish, then stop the pollers.
-
-        Everything else is already persisted, so a poller stopped here resumes at next start.
+        """Stop accepting, let in-flight submits and uploads finish, then stop the poller and
+        the runners. Everything else is already persisted, so each job resumes at next start.
         """
         self._ctx.accepting = False
         if self._ctx.inflight:
             await asyncio.wait(list(self._ctx.inflight), timeout=grace)
-        tasks = list(self._tasks.values())
+        await self._poller.stop()
+        tasks = [active.task for active in self._active.values() if active.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._active.clear()
+        self._idle.set()
 
-    async def _run_guarded(
-        self, job: Job, sink: JobSink, after: Callable[[], Awaitable[object]] | None
+    # --- inside ----------------------------------------------------------------------------
+
+    def _spawn(
+        self, job: Job, active: _Active, after: Callable[[], Awaitable[object]] | None = None
     ) -> None:
+        task = asyncio.create_task(self._drive(job, active, after), name=f"job-{job.id}")
+        active.task = task
+        task.add_done_callback(lambda done: self._task_ended(job.id, active, done))
+
+    def _task_ended(self, job_id: int, active: _Active, task: asyncio.Task[None]) -> None:
+        if active.task is not task:
+            return  # a newer task carries the job on
+        active.task = None
+        if job_id not in self._poller and self._active.get(job_id) is active:
+            # Neither running nor watched: ended (or left for the next start).
+            del self._active[job_id]
+            if not self._active:
+                self._idle.set()
+
+    async def _drive(
+        self, job: Job, active: _Active, after: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        """Send, hand over to the poller, or deliver: whatever the row needs next."""
         if after is not None:
             await after()
-        for attempt in range(1, RUNNER_ATTEMPTS + 1):
+        retry = False
+        while True:
             try:
-                fresh = job if attempt == 1 else await self._ctx.reload(job)
-                await self._lifecycle.run(fresh, sink)
+                await self._step(await self._ctx.reload(job) if retry else job, active)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Not a provider error (those end the job inside `run`): a full disk, a
+                # Not a provider error (those end the job inside the steps): a full disk, a
                 # database error, a closed session. The row says where to carry on from.
-                log.exception("job %d: runner crashed (attempt %d)", job.id, attempt)
-            if attempt < RUNNER_ATTEMPTS:
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-        await self._give_up(job, sink)
+                active.crashes += 1
+                log.exception("job %d: runner crashed (attempt %d)", job.id, active.crashes)
+            if active.crashes >= RUNNER_ATTEMPTS:
+                await self._give_up(job, active.sink)
+                return
+            await asyncio.sleep(self.backoff * 2 ** (active.crashes - 1))
+            retry = True
+
+    async def _step(self, job: Job, active: _Active) -> None:
+        job = await self._lifecycle.prepare(job, active.sink)
+        if job.status is JobStatus.ACCEPTED:
+            return  # not sent because the bot is stopping; it resumes at the next start
+        if job.status in WAITING_STATUSES:
+            self._poller.watch(
+                job,
+                active.sink,
+                on_end=lambda left: self._spawn(left, active),
+                on_crash=lambda watch, exc: self._look_crashed(watch, active, exc),
+            )
+            return
+        if job.status is JobStatus.DELIVERING:
+            job = await self._lifecycle.deliver(job, active.sink)
+        await quietly(active.sink.finished(job), job.id, "finished")
+
+    def _look_crashed(self, watch: Watch, active: _Active, exc: Exception) -> float | None:
+        """A look crashed on something that is not a provider error: retried like a runner,
+        then given up on."""
+        active.crashes += 1
+        job_id = watch.job.id
+        log.error("job %d: runner crashed (attempt %d)", job_id, active.crashes, exc_info=exc)
+        if active.crashes < RUNNER_ATTEMPTS:
+            return float(self.backoff * 2.0 ** (active.crashes - 1))
+        task = asyncio.create_task(self._give_up(watch.job, active.sink), name=f"job-{job_id}")
+        active.task = task
+        task.add_done_callback(lambda done: self._task_ended(job_id, active, done))
+        return None
 
     async def _give_up(self, job: Job, sink: JobSink) -> None:
         """No job stays open without a runner: stop it at RunComfy if it is still queued there,

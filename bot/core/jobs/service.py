@@ -19,7 +19,10 @@ from bot.core.jobs.cancel import Canceller, CancelResult
 from bot.core.jobs.context import JobContext, JobSink
 from bot.core.jobs.eta import Eta
 from bot.core.jobs.lifecycle import Lifecycle
+from bot.core.jobs.poller import Poller
 from bot.core.jobs.runner import Runner
+from bot.core.jobs.schedule import Tuning
+from bot.core.jobs.timers import RateGate
 from bot.core.ports import JobStore
 from bot.core.provider import VideoProvider
 from bot.core.quotas import QuotaService
@@ -48,21 +51,36 @@ class JobService:
         provider: VideoProvider,
         *,
         video_dir: Path,
+        poller: str = "adaptive",
         poll_interval: float = 3.0,
+        poll_floor: float = 1.0,
+        poll_ceiling: float = 30.0,
+        max_rps: float = 0.0,
         job_timeout: float = 1800.0,
         runner_backoff: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`poller` is "adaptive" (looks planned from what the bot knows, between
+        `poll_floor` and `poll_ceiling` seconds apart) or "fixed" (one look every
+        `poll_interval`); `max_rps` caps the looks per second at RunComfy (0: no cap)."""
+        if poller not in ("adaptive", "fixed"):
+            raise ValueError(f"poller must be 'adaptive' or 'fixed', not {poller!r}")
         self._store = store
         self._quotas = quotas
-        self._ctx = JobContext(store, provider, clock)
-        lifecycle = Lifecycle(
-            self._ctx, video_dir=video_dir, poll_interval=poll_interval, job_timeout=job_timeout
-        )
-        self._lifecycle = lifecycle
-        self.runner = Runner(self._ctx, lifecycle, backoff=runner_backoff)
-        self._canceller = Canceller(self._ctx)
+        gate = RateGate(max_rps, clock=time.monotonic)
+        self._ctx = JobContext(store, provider, clock, gate=gate)
+        lifecycle = Lifecycle(self._ctx, video_dir=video_dir, job_timeout=job_timeout)
         self._eta = Eta(store, clock)
+        self.poller = Poller(
+            self._ctx,
+            lifecycle,
+            self._eta,
+            tuning=Tuning(floor=poll_floor, ceiling=poll_ceiling),
+            fixed_interval=poll_interval if poller == "fixed" else None,
+        )
+        self._ctx.doorbell = self.poller.wake
+        self.runner = Runner(self._ctx, lifecycle, self.poller, backoff=runner_backoff)
+        self._canceller = Canceller(self._ctx)
 
     async def accept(
         self,
@@ -163,7 +181,7 @@ class JobService:
 
     async def run(self, job: Job, sink: JobSink) -> None:
         """Drive one job to a final state in the caller's task (the demo, tests)."""
-        await self._lifecycle.run(job, sink)
+        await self.runner.run_here(job, sink)
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
         return await self.runner.resume_all(sink_for)
