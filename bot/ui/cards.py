@@ -23,14 +23,17 @@ COLOURS = {
 }
 
 
-def status_line(job: Job) -> str:
+def status_line(job: Job, queue_speed: float | None = None) -> str:
     if job.status in (JobStatus.ACCEPTED, JobStatus.SUBMITTING):
         return "⏳ Sending to the generator…"
     if job.status is JobStatus.QUEUED:
         if job.queue_position is None:
             return "⏳ Queued"
         ahead = job.queue_position
-        return f"⏳ Queued: #{ahead + 1} in line" + (" (next up)" if ahead == 0 else "")
+        if ahead == 0:
+            return "⏳ Queued: #1 in line (next up)"
+        moving = f"; the line moves {speed_text(queue_speed)}" if queue_speed else ""
+        return f"⏳ Queued: #{ahead + 1} in line{moving}"
     if job.status is JobStatus.RUNNING:
         return "🎬 Generating…"
     if job.status is JobStatus.DELIVERING:
@@ -56,6 +59,17 @@ STAGES = {
 BAR_CELLS = 10
 
 
+def speed_text(per_second: float) -> str:
+    """`about 12 places a minute`, rounded coarsely: a card edit for every wobble of the
+    estimate would spend the rate limit on noise."""
+    per_minute = per_second * 60
+    if per_minute < 1:
+        return "less than one place a minute"
+    step = 1 if per_minute < 10 else 5 if per_minute < 60 else 10
+    shown = max(step, round(per_minute / step) * step)
+    return f"about {shown} place{'s' if shown != 1 else ''} a minute"
+
+
 def stage_of(job: Job) -> str:
     """What a member would call the job's state: a change of it goes to the card at once."""
     return STAGES[job.status]
@@ -71,16 +85,21 @@ def progress_bar(start: float, expected: float, now: float) -> str:
 
 
 def render(
-    job: Job, options: str, eta_at: int | None = None, now: float | None = None
+    job: Job,
+    options: str,
+    eta_at: int | None = None,
+    now: float | None = None,
+    queue_speed: float | None = None,
 ) -> discord.Embed:
     """The card; `options` is the model's one-line summary of what was asked for, `eta_at`
-    the epoch second the video is expected, when we can say, and `now` draws the progress."""
+    the epoch second the video is expected, when we can say, `now` draws the progress and
+    `queue_speed` (places a second) says how fast the line moves."""
     embed = discord.Embed(
         title=f"Video #{job.id}",
         description=_quote(job.prompt),
         colour=COLOURS.get(job.status, discord.Colour.default()),
     )
-    embed.add_field(name="Status", value=status_line(job), inline=False)
+    embed.add_field(name="Status", value=status_line(job, queue_speed), inline=False)
     if job.status is JobStatus.FAILED and job.error:
         embed.add_field(
             name="What happened", value=clip(job.error, FIELD_VALUE_CHARS), inline=False

@@ -161,7 +161,9 @@ class CardUpdater:
 
     async def render(self, job: Job) -> tuple[discord.Embed, discord.ui.View | None]:
         expected = await self._jobs.expected_at(job)
-        embed = render(job, self.options(job), int(expected) if expected else None, time.time())
+        speed = self._jobs.queue_speed() if job.status is JobStatus.QUEUED else None
+        eta = int(expected) if expected else None
+        embed = render(job, self.options(job), eta, time.time(), speed)
         return embed, job_view(job.id, job.status in CANCELLABLE_STATUSES)
 
     async def _show(self, job: Job, card: _Card) -> None:

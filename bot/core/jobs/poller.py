@@ -134,6 +134,10 @@ class Poller:
         finally:
             self._waiters.discard(done)
 
+    def queue_speed(self) -> float | None:
+        """Places per second RunComfy's queue moves, learned across all jobs; None: not yet."""
+        return self.drain.rate(self._clock())
+
     def wake(self, job_id: int) -> None:
         self.scheduler.wake(job_id)
 

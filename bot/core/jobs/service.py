@@ -174,6 +174,10 @@ class JobService:
     async def expected_at(self, job: Job) -> float | None:
         return await self._eta.expected_at(job)
 
+    def queue_speed(self) -> float | None:
+        """How fast RunComfy's queue moves, in places per second (None until it was seen to)."""
+        return self.poller.queue_speed()
+
     def start(
         self, job: Job, sink: JobSink, *, after: Callable[[], Awaitable[object]] | None = None
     ) -> None:
