@@ -7,6 +7,7 @@ between `floor` (never two looks of a job within it) and `ceiling` (nothing wait
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -133,13 +134,8 @@ def _running(sight: Sight, outlook: Outlook, now: float, tuning: Tuning) -> floa
     window = end_window(sight, outlook.run, tuning)
     if window is not None:
         first, last = window
-        # Jobs that started together end together: they take turns (whoever sees an end
-        # has the others looked at at once), so together they look about once a second.
-        shared = outlook.peers * tuning.queue_watch
-        if now < first:
-            return first - now + outlook.phase * min(shared, last - first)
         if now <= last:
-            return max(tuning.floor, (last - first) / tuning.dense_looks, shared)
+            return _in_turn(now, first, last, outlook, tuning)
         return _late(now, last, tuning)
     learning = _learning(elapsed, tuning)
     if outlook.expected_end is not None:
@@ -152,6 +148,19 @@ def _running(sight: Sight, outlook: Outlook, now: float, tuning: Tuning) -> floa
         if hint > margin:
             return min(learning, hint - margin)
     return learning
+
+
+def _in_turn(now: float, first: float, last: float, outlook: Outlook, tuning: Tuning) -> float:
+    """Seconds to this job's next slot in its end window. Jobs that started together end
+    together: they take turns (whoever sees an end has the others looked at at once), each
+    at its own phase of a common period, so that together they look about once a second and
+    every one of them looks at least once inside the window."""
+    span = last - first
+    shared = outlook.peers * tuning.queue_watch
+    period = max(tuning.floor, min(max(span / tuning.dense_looks, shared), span))
+    offset = outlook.phase * period if outlook.peers else 0.0
+    turns = max(0, math.floor((now - first - offset) / period) + 1)
+    return first + offset + turns * period - now
 
 
 def fixed_due(previous_due: float, now: float, interval: float) -> float:

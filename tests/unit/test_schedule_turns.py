@@ -1,0 +1,60 @@
+"""Jobs that started together end together: inside their end window they take turns, so the
+group looks about once a second and every one of them looks at least once there.
+
+The bench's short-job load found the gap this guards: a hundred jobs that entered the window
+at once all planned their next look a group-size of seconds away, so nobody looked again until
+the ceiling and their videos waited 30 s."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.jobs.schedule import Outlook, Sight, Stage, Tuning, end_window, next_delay
+
+TUNING = Tuning()
+RUN = (2.5, 0.5)  # seconds generating, and the spread
+SIGHT = Sight(Stage.RUNNING, since=10.0, before=9.0)  # started between 9 and 10
+
+
+def plan(peers: int, job: int, now: float) -> float:
+    phase = (job * 0.618033988749895) % 1.0
+    outlook = Outlook(1.0, run=RUN, peers=peers, phase=phase)
+    return now + next_delay(SIGHT, outlook, now, TUNING)
+
+
+def looks_in(first: float, last: float, peers: int, start: float) -> list[tuple[float, int]]:
+    """Every look each of `peers + 1` jobs makes from `start` to the end of the window."""
+    looks = []
+    for job in range(peers + 1):
+        at = plan(peers, job, start)
+        while at <= last:
+            if at >= first:
+                looks.append((at, job))
+            at = plan(peers, job, at)
+    return sorted(looks)
+
+
+@pytest.mark.parametrize("peers", [0, 1, 5, 99, 500])
+@pytest.mark.parametrize("into", [-5.0, 0.01, 1.7])
+def test_together_they_cover_the_window_and_each_looks_there(peers: int, into: float):
+    """`into`: seconds into the window of the group's last look (before it, as it opened,
+    in the middle)."""
+    window = end_window(SIGHT, RUN, TUNING)
+    assert window is not None
+    first, last = window
+    start = first + into
+    looks = looks_in(first, last, peers, start)
+    lookers = {job for _, job in looks}
+    inside = [at for at, _ in looks]
+    if start <= first:
+        assert lookers == set(range(peers + 1))  # every job gets its turn
+    gaps = [b - a for a, b in zip([max(start, first), *inside], [*inside, last], strict=True)]
+    assert max(gaps) <= TUNING.floor + 1e-9  # never a second without a look by someone
+
+
+def test_each_job_alone_still_looks_no_more_than_the_floor_allows():
+    for peers in (0, 3, 99):
+        for job in range(peers + 1):
+            now = 11.9
+            nxt = plan(peers, job, now)
+            assert nxt - now >= TUNING.floor - 1e-9
