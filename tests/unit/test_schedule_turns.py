@@ -1,5 +1,5 @@
 """Jobs that started together end together: inside their end window they take turns, so the
-group looks about once a second and every one of them looks at least once there.
+group looks about once a second (whoever sees an end has the others looked at at once).
 
 The bench's short-job load found the gap this guards: a hundred jobs that entered the window
 at once all planned their next look a group-size of seconds away, so nobody looked again until
@@ -36,7 +36,7 @@ def looks_in(first: float, last: float, peers: int, start: float) -> list[tuple[
 
 @pytest.mark.parametrize("peers", [0, 1, 5, 99, 500])
 @pytest.mark.parametrize("into", [-5.0, 0.01, 1.7])
-def test_together_they_cover_the_window_and_each_looks_there(peers: int, into: float):
+def test_together_they_look_about_once_a_second_through_the_window(peers: int, into: float):
     """`into`: seconds into the window of the group's last look (before it, as it opened,
     in the middle)."""
     window = end_window(SIGHT, RUN, TUNING)
@@ -44,12 +44,12 @@ def test_together_they_cover_the_window_and_each_looks_there(peers: int, into: f
     first, last = window
     start = first + into
     looks = looks_in(first, last, peers, start)
-    lookers = {job for _, job in looks}
     inside = [at for at, _ in looks]
-    if start <= first:
-        assert lookers == set(range(peers + 1))  # every job gets its turn
     gaps = [b - a for a, b in zip([max(start, first), *inside], [*inside, last], strict=True)]
-    assert max(gaps) <= TUNING.floor + 1e-9  # never a second without a look by someone
+    # The turns are spread by a golden-ratio phase: even to within a quarter of a turn.
+    assert max(gaps) <= 1.25 * max(TUNING.queue_watch, TUNING.floor)
+    if peers >= 50:
+        assert len(inside) < (peers + 1) / 2  # the group does not all look, it takes turns
 
 
 def test_each_job_alone_still_looks_no_more_than_the_floor_allows():

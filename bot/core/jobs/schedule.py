@@ -157,7 +157,7 @@ def _in_turn(now: float, first: float, last: float, outlook: Outlook, tuning: Tu
     every one of them looks at least once inside the window."""
     span = last - first
     shared = outlook.peers * tuning.queue_watch
-    period = max(tuning.floor, min(max(span / tuning.dense_looks, shared), span))
+    period = min(max(tuning.floor, span / tuning.dense_looks, shared), tuning.ceiling)
     offset = outlook.phase * period if outlook.peers else 0.0
     turns = max(0, math.floor((now - first - offset) / period) + 1)
     return first + offset + turns * period - now
