@@ -19,4 +19,8 @@ ENV DATABASE_PATH=/data/seedance.db
 VOLUME ["/data"]
 # SIGTERM stops it cleanly within SHUTDOWN_GRACE_SECONDS (8 s), inside Docker's 10 s default.
 STOPSIGNAL SIGTERM
+# Alive = the gateway is connected and the job runner works: asked of /healthz when
+# METRICS_PORT is set, else read from the heartbeat the bot writes to its database.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "bot", "check", "--health"]
 CMD ["python", "-m", "bot"]

@@ -669,6 +669,7 @@ def stage_changes(
             if seen is not None:
                 found.append(max(seen - at, 0.0))
     both = started + finished
+    slowest_ends(sandbox, poll_times, wall, out)
     out("")
     out("## stage changes (provider changed stage -> the bot's next look at the job)")
     for name, values in (("queued -> generating", started), ("generating -> done", finished)):
@@ -681,6 +682,26 @@ def stage_changes(
         "stage change p50 (s)": percentile(both, 50),
         "stage change p99 (s)": percentile(both, 99),
     }
+
+
+def slowest_ends(
+    sandbox: Sandbox, poll_times: dict[str, list[float]], wall: float, out: Callable[[str], None]
+) -> None:
+    """The three ends seen latest, with every look at them (seconds after the job started):
+    where a poller's plan went wrong."""
+    lags = []
+    for rid, job in sandbox.state.jobs.items():
+        if job.finished_at is None or job.started_at is None:
+            continue
+        end = job.finished_at - wall
+        seen = next((t for t in poll_times.get(rid, []) if t >= end - SAME_MOMENT), None)
+        if seen is not None:
+            lags.append((seen - end, rid, job.started_mono, end))
+    out("")
+    out("## the three ends seen latest (looks, in seconds after the job started)")
+    for lag, rid, start, end in sorted(lags)[-3:]:
+        looks = " ".join(f"{t - start:.1f}" for t in poll_times.get(rid, []))
+        out(f"seen {lag:.2f} s late; ran {end - start:.1f} s; looks: {looks}")
 
 
 def compare(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:

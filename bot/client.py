@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 
 import discord
 from discord.ext import commands
 
+from bot.core.contests.ticker import ContestTicker
 from bot.core.domain import Job
+from bot.core.jobs import JobSink
+from bot.ops.commands import sync_scope
 from bot.services import Services
 from bot.ui.again import AgainButton
 from bot.ui.buttons import CancelButton
+from bot.ui.contest_buttons import TakeBackButton, VoteButton
+from bot.ui.contest_posts import ContestPoster
+from bot.ui.contest_video import ContestEntrySink, VideoEntryReporter
 from bot.ui.errors import SeedanceTree
 from bot.ui.joblists import PageButton
 from bot.ui.sink import CardUpdater, DiscordSink
@@ -21,7 +25,7 @@ from bot.ui.start import VideoStarter
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist")
+COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist", "cogs.contests", "cogs.status")
 
 
 class SeedanceBot(commands.Bot):
@@ -34,19 +38,42 @@ class SeedanceBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=SeedanceTree,
+            http_trace=services.metrics.discord_trace(),  # counts Discord's 429s
         )
         self.services = services
         self.cards = CardUpdater(
             self, services.jobs, services.catalog, interval=services.settings.card_edit_interval
         )
         self.starter = VideoStarter(services, self.cards, self.sink_for)
+        # Contests: the ticker moves phases on time; the poster writes what goes with them.
+        self.contest_video = VideoEntryReporter(
+            self, services.video_entries, services.jobs, self.cards
+        )
+        self.contest_posts = ContestPoster(
+            self,
+            services.contests,
+            self.cards,
+            count_interval=services.settings.card_edit_interval * 6,
+            on_start=self.contest_video,
+        )
+        self.contest_ticker = ContestTicker(services.contests, self.contest_posts)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CancelButton, PageButton, AgainButton)
-        for name in COGS:
-            await self.load_extension(name)
+        await self.load_commands()
         await self.sync_commands()
         await self.services.jobs.resume_all(self.sink_for)
+        self.contest_ticker.start()  # catches up phase changes that fell while the bot was down
+
+    async def close(self) -> None:
+        await self.contest_ticker.stop()
+        await self.contest_posts.stop()  # what is cut off is posted at the next start
+        await super().close()
+
+    async def load_commands(self) -> None:
+        """The cogs and the restart-proof buttons: everything the command tree is made of."""
+        self.add_dynamic_items(CancelButton, PageButton, AgainButton, VoteButton, TakeBackButton)
+        for name in COGS:
+            await self.load_extension(name)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.cards.left(c.id for c in guild.channels)  # every write there would be a 403
@@ -66,26 +93,18 @@ class SeedanceBot(commands.Bot):
         for job in await self.services.jobs.guild_removed(guild_id):
             await self.cards.settle(job)  # through the token while it lasts; else nothing
 
-    def sink_for(self, job: Job) -> DiscordSink:
-        return DiscordSink(self, self.cards)
+    def sink_for(self, job: Job) -> JobSink:
+        # A /video contest:<n> job is entered once delivered; the wrapper looks that up.
+        return ContestEntrySink(
+            DiscordSink(self, self.cards, self.services.metrics), self.cards, self.contest_video
+        )
 
     async def sync_commands(self) -> None:
-        """Guilds from DISCORD_GUILD_IDS get the commands at once; the global sync (rate-limited
-        per day by Discord) only runs when the command tree actually changed."""
-        guild_ids = self.services.settings.discord_guild_ids
-        for guild_id in guild_ids:
-            guild = discord.Object(guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-            log.info("commands synced to guild %d", guild_id)
-        if guild_ids:
-            return
-        digest = hashlib.sha256(
-            json.dumps(
-                [c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True
-            ).encode()
-        ).hexdigest()
-        if await self.services.meta.get("global_commands") != digest:
-            await self.tree.sync()
-            await self.services.meta.set("global_commands", digest)
-            log.info("global commands synced")
+        """To DISCORD_GUILD_IDS (instant), else globally (rate-limited per day by Discord); each
+        scope only when its command tree changed since the last sync (bot/ops/commands.py)."""
+        for guild_id in self.services.settings.discord_guild_ids or (None,):
+            try:
+                await sync_scope(self.tree, self.services.meta, guild_id)
+            except discord.Forbidden:
+                # The other servers still get their commands; `check --live` names this one.
+                log.error("cannot sync commands to guild %s: the bot is not in it", guild_id)

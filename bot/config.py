@@ -20,6 +20,7 @@ DEFAULT_RUNCOMFY_BASE_URL = "https://model-api.runcomfy.net"
 # Where RunComfy serves files, as its own CLI allows; the API host itself is always allowed too.
 DEFAULT_DOWNLOAD_HOSTS: tuple[str, ...] = ("*.runcomfy.net", "*.runcomfy.com")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 POLLERS = ("adaptive", "fixed")
 DEFAULT_MAX_RPS = 50.0
 
@@ -62,6 +63,7 @@ class Settings:
     runcomfy_base_url: str = DEFAULT_RUNCOMFY_BASE_URL
     runcomfy_download_hosts: tuple[str, ...] = DEFAULT_DOWNLOAD_HOSTS
     database_path: Path = Path("data/seedance.db")
+    database_url: Secret | None = None  # postgresql://...: PostgreSQL instead of the file
     discord_guild_ids: tuple[int, ...] = ()
     quota_credits_per_day: int = 60
     quota_max_active_jobs: int = 2
@@ -71,6 +73,10 @@ class Settings:
     quota_model_weights: Mapping[str, int] = field(default_factory=dict)
     models_dir: Path | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_port: int | None = None  # None: no metrics server
+    metrics_host: str = "127.0.0.1"
+    retention_days: int = 90  # 0: keep everything
     poll_interval: float = 3.0
     poller: str = "adaptive"
     poll_floor: float = 1.0
@@ -104,6 +110,7 @@ class Settings:
                 "RUNCOMFY_DOWNLOAD_HOSTS", _host_patterns, DEFAULT_DOWNLOAD_HOSTS
             ),
             database_path=r.get("DATABASE_PATH", Path, Path("data/seedance.db")),
+            database_url=r.get("DATABASE_URL", _database_url, None),
             discord_guild_ids=r.get("DISCORD_GUILD_IDS", _id_list, ()),
             quota_credits_per_day=r.get("QUOTA_CREDITS_PER_DAY", _non_negative_int, 60),
             quota_max_active_jobs=r.get("QUOTA_MAX_ACTIVE_JOBS", _positive_int, 2),
@@ -113,6 +120,10 @@ class Settings:
             quota_model_weights=r.get("QUOTA_MODEL_WEIGHTS", _model_weights, {}),
             models_dir=r.get("MODELS_DIR", _folder, None),
             log_level=r.get("LOG_LEVEL", _log_level, "INFO"),
+            log_format=r.get("LOG_FORMAT", _log_format, "text"),
+            metrics_port=r.get("METRICS_PORT", _port, None),
+            metrics_host=r.get("METRICS_HOST", str, "127.0.0.1"),
+            retention_days=r.get("RETENTION_DAYS", _non_negative_int, 90),
             poll_interval=r.get("RUNCOMFY_POLL_INTERVAL", _positive_float, 3.0),
             poller=r.get("RUNCOMFY_POLLER", _poller, "adaptive"),
             poll_floor=poll_floor,
@@ -150,6 +161,13 @@ class _Reader:
 
 
 def _secret(raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _database_url(raw: str) -> Secret:
+    # A secret: it may carry the database password.
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError("expected a URL starting with postgresql://")
     return Secret(raw)
 
 
@@ -221,6 +239,19 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
     return level
+
+
+def _log_format(raw: str) -> str:
+    name = raw.lower()
+    if name not in LOG_FORMATS:
+        raise ValueError("expected one of " + ", ".join(LOG_FORMATS))
+    return name
+
+
+def _port(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:
+        raise ValueError("expected a TCP port number, 1 to 65535")
+    return int(raw)
 
 
 def _model_weights(raw: str) -> dict[str, int]:

@@ -6,17 +6,26 @@ updater, delivery or the command error handler would write it out. The filter si
 logger's handlers, where the records of every logger arrive, and redacts the message, the
 exception text and the stack: webhook and interaction tokens in URLs, `Bot` and `Bearer`
 authorization values, and the configured secrets themselves.
+
+`JsonFormatter` (LOG_FORMAT=json) writes one JSON object a line for log collectors; it formats
+what the filter left, so a JSON line is redacted like a text one. A record may carry structured
+`fields` (`log.info(..., extra={"fields": {...}})`: a job's id, server, model, timings), which
+the JSON line shows as keys of their own and the filter redacts too.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from bot.config import Secret
 
 REDACTED = "[redacted]"
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Shorter "secrets" would blank out ordinary words all over the log; no real token is this short.
 MIN_SECRET_LENGTH = 8
 _PATTERNS = (
@@ -58,7 +67,46 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {
+                k: self.redact(v) if isinstance(v, str) else v for k, v in fields.items()
+            }
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: time, level, logger, message, the record's
+    `fields`, and the exception or stack when there is one."""
+
+    BASE = ("time", "level", "logger", "message")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({k: v for k, v in fields.items() if k not in self.BASE})
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def use_format(log_format: str) -> None:
+    """Set the root handlers' format: "json" for collectors, else the readable text line."""
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    for handler in logging.root.handlers:
+        handler.setFormatter(formatter)
 
 
 def install_redaction(*secrets: Secret | str | None) -> RedactingFilter:

@@ -2,36 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
 from bot.config import ConfigError, Settings
 from bot.core.catalog import Catalog, CatalogError
+from bot.core.contests import ContestService
+from bot.core.contests.video_entries import VideoEntries
 from bot.core.jobs import JobService
 from bot.core.quotas import QuotaPolicy, QuotaService, QuotaStores
+from bot.core.retention import Retention
+from bot.metrics import Metrics
 from bot.runcomfy import RunComfyClient
 from db.blocklist import BlocklistRepo
-from db.database import Database
+from db.contest_jobs import JobContestRepo
+from db.contests import ContestRepo
 from db.guild_policy import GuildPolicyRepo
 from db.jobs import JobRepo
 from db.ledger import LedgerRepo
 from db.meta import MetaRepo
 from db.modlog import ModerationLogRepo
+from db.retention import RetentionRepo
+from db.sql import SqlDatabase
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    db: Database
+    db: SqlDatabase
     catalog: Catalog
     runcomfy: RunComfyClient
     quotas: QuotaService
     jobs: JobService
     meta: MetaRepo
+    contests: ContestService
+    video_entries: VideoEntries  # /video contest:<n>
+    metrics: Metrics = field(default_factory=Metrics)  # /botstatus, METRICS_PORT
+    retention: Retention | None = None  # RETENTION_DAYS; run by `python -m bot`
 
 
-def quota_stores(db: Database) -> QuotaStores:
+def quota_stores(db: SqlDatabase) -> QuotaStores:
     return QuotaStores(
         policies=GuildPolicyRepo(db),
         ledger=LedgerRepo(db),
@@ -40,14 +51,16 @@ def quota_stores(db: Database) -> QuotaStores:
     )
 
 
-def build_services(settings: Settings, session: aiohttp.ClientSession, db: Database) -> Services:
+def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDatabase) -> Services:
     catalog = load_catalog(settings)
+    metrics = Metrics()
     runcomfy = RunComfyClient(
         session,
         base_url=settings.runcomfy_base_url,
         token=settings.runcomfy_api_token,
         timeout=settings.http_timeout,
         download_hosts=settings.runcomfy_download_hosts,
+        telemetry=metrics,
     )
     quotas = QuotaService(
         QuotaPolicy(
@@ -70,8 +83,29 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: Datab
         poll_ceiling=settings.poll_ceiling,
         max_rps=settings.max_rps,
         job_timeout=settings.job_timeout,
+        telemetry=metrics,
     )
-    return Services(settings, db, catalog, runcomfy, quotas, jobs, MetaRepo(db))
+    contest_store = ContestRepo(db)
+    contests = ContestService(contest_store)
+    video_entries = VideoEntries(contests, contest_store, JobContestRepo(db))
+    return Services(
+        settings,
+        db,
+        catalog,
+        runcomfy,
+        quotas,
+        jobs,
+        MetaRepo(db),
+        contests=contests,
+        video_entries=video_entries,
+        metrics=metrics,
+        retention=Retention(
+            RetentionRepo(db),
+            days=settings.retention_days,
+            video_dir=settings.database_path.parent / "videos",
+            prompt_fields=[spec.meta.prompt_key for spec in catalog],
+        ),
+    )
 
 
 def load_catalog(settings: Settings) -> Catalog:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SeedanceBot
+from bot.core.contests import Phase
 from bot.core.errors import InvalidOptions
 from bot.core.model_meta import MediaInput
-from bot.ui.video_command import video_command
+from bot.ui.contest_admin import open_contest_choices
+from bot.ui.video_command import CONTEST_OPTION, video_command
 
 
 def _media(attachment: discord.Attachment) -> MediaInput:
@@ -32,6 +35,7 @@ class VideoCog(commands.Cog):
         assert interaction.guild_id is not None and interaction.channel_id is not None
         catalog = self.bot.services.catalog
         key = given.pop("model", None) or catalog.default.key
+        contest = given.pop(CONTEST_OPTION, None)
         spec = catalog.get(key)
         if spec is None:  # an old command version, or a modified client
             raise InvalidOptions([f"There is no model `{str(key)[:40]}`; pick one from the list."])
@@ -44,10 +48,23 @@ class VideoCog(commands.Cog):
         request = spec.from_options(options)
         if isinstance(request, list):
             raise InvalidOptions(request)
-        await self.bot.starter.start(interaction, request)
+        contest_id = None
+        if contest is not None:  # refused here, before anything is charged
+            entering = self.bot.services.video_entries
+            contest_id = (
+                await entering.check(interaction.guild_id, contest, interaction.user.id)
+            ).id
+        await self.bot.starter.start(interaction, request, contest_id=contest_id)
+
+    async def contest_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        """Contests taking entries now."""
+        services = self.bot.services
+        return await open_contest_choices(services, interaction, current, Phase.SUBMISSIONS)
 
 
 async def setup(bot: SeedanceBot) -> None:
     cog = VideoCog(bot)
     await bot.add_cog(cog)
-    bot.tree.add_command(video_command(bot.services.catalog, cog.video))
+    bot.tree.add_command(video_command(bot.services.catalog, cog.video, cog.contest_choices))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from db.database import Database
+from db.sql import SqlDatabase
 
 
 class BlocklistRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def terms(self, guild_id: int) -> list[str]:
@@ -19,8 +19,8 @@ class BlocklistRepo:
 
     async def add(self, guild_id: int, term: str, actor_id: int) -> bool:
         changed = await self._db.execute(
-            "INSERT OR IGNORE INTO blocked_term (guild_id, term, actor_id, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO blocked_term (guild_id, term, actor_id, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, term, actor_id, time.time()),
         )
         return changed == 1

@@ -4,8 +4,6 @@ UNIQUE constraint; a refusal comes back as the core's `EntryRefusal` / `VoteRefu
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.core.contests.domain import Entry, EntryRefusal, VoteRecord, VoteRefusal
 from bot.core.domain import Job, JobStatus
 from db.contest_rows import (
@@ -17,12 +15,12 @@ from db.contest_rows import (
     refusal_reason,
     used_votes,
 )
-from db.database import Database
 from db.jobs import _job
+from db.sql import INTEGRITY_ERRORS, SqlDatabase
 
 
 class ContestEntryRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     # --- entries -------------------------------------------------------------------------
@@ -42,7 +40,7 @@ class ContestEntryRepo:
                     "   AND j.guild_id = (SELECT guild_id FROM contests WHERE id = :c)"
                     " ON CONFLICT (contest_id, job_id) DO UPDATE"
                     "   SET withdrawn_at = NULL, entered_at = excluded.entered_at"
-                    "   WHERE withdrawn_at IS NOT NULL"
+                    "   WHERE contest_entries.withdrawn_at IS NOT NULL"
                     " RETURNING *",
                     {"c": contest_id, "job": job_id, "u": user_id, "at": at,
                      "delivered": JobStatus.DELIVERED},
@@ -54,7 +52,7 @@ class ContestEntryRepo:
                     " AND withdrawn_at IS NULL",
                     (contest_id, job_id),
                 )
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             reason = ENTRY_REFUSALS.get(refusal_reason(exc))
             if reason is None:
                 raise
@@ -146,7 +144,7 @@ class ContestEntryRepo:
                     (entry.contest_id, entry.id, voter_id, at),
                 )
                 used = await used_votes(tx, entry.contest_id, voter_id)
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             reason = VOTE_REFUSALS.get(refusal_reason(exc))
             if reason is None:
                 raise
@@ -163,7 +161,7 @@ class ContestEntryRepo:
                     (entry.contest_id, entry.id, voter_id),
                 )
                 used = await used_votes(tx, entry.contest_id, voter_id)
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             reason = VOTE_REFUSALS.get(refusal_reason(exc))
             if reason is None:
                 raise

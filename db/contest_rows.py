@@ -3,12 +3,8 @@ trigger refusals of migration 0006 as the core's refusal enums."""
 
 from __future__ import annotations
 
-import sqlite3
-
-import aiosqlite
-
 from bot.core.contests.domain import Contest, Entry, EntryRefusal, Phase, VoteRefusal
-from db.database import Transaction
+from db.sql import Row, SqlTransaction
 
 LIVE = "withdrawn_at IS NULL AND disqualified_at IS NULL"  # neither withdrawn nor disqualified
 LIVE_E = "e.withdrawn_at IS NULL AND e.disqualified_at IS NULL"  # the same, on alias e
@@ -32,29 +28,29 @@ VOTE_REFUSALS = {
 }
 
 
-def contest_of(row: aiosqlite.Row) -> Contest:
+def contest_of(row: Row) -> Contest:
     values = dict(row)
     values["phase"] = Phase(values["phase"])
     return Contest(**values)
 
 
-def entry_of(row: aiosqlite.Row) -> Entry:
+def entry_of(row: Row) -> Entry:
     return Entry(**dict(row))
 
 
-def refusal_reason(exc: sqlite3.IntegrityError) -> str:
+def refusal_reason(exc: Exception) -> str:
     """The 'contest:<reason>' a 0006 trigger raised, or '' for any other constraint."""
     text = str(exc)
     return text if text.startswith("contest:") else ""
 
 
-async def contest_in(tx: Transaction, contest_id: int) -> Contest:
+async def contest_in(tx: SqlTransaction, contest_id: int) -> Contest:
     row = await tx.fetchone(f"{CONTEST_SELECT} WHERE c.id = ?", (contest_id,))
     assert row is not None
     return contest_of(row)
 
 
-async def used_votes(tx: Transaction, contest_id: int, voter_id: int) -> int:
+async def used_votes(tx: SqlTransaction, contest_id: int, voter_id: int) -> int:
     """The voter's votes on live entries: what the budget counts."""
     row = await tx.fetchone(
         "SELECT COUNT(*) FROM contest_votes v JOIN contest_entries e ON e.id = v.entry_id"

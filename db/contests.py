@@ -21,6 +21,7 @@ from bot.core.contests.domain import (
 from bot.core.contests.ports import MessageKind
 from db.contest_entries import ContestEntryRepo
 from db.contest_rows import CONTEST_SELECT, LIVE, LIVE_E, contest_in, contest_of
+from db.sql import SqlTransaction, for_update, serialize
 
 _MESSAGE_COLUMNS: dict[str, str] = {
     "announcement": "announcement_message_id",
@@ -37,15 +38,17 @@ class ContestRepo(ContestEntryRepo):
 
     async def create(self, new: NewContest, max_open: int) -> Contest | None:
         """Numbered next in its server in the same statement (UNIQUE (guild_id, number) backs
-        it); None when `max_open` contests are already running there."""
+        it); None when `max_open` contests are already running there. The server's creates
+        are serialised first (PostgreSQL's transactions run side by side, sqlite's do not)."""
         async with self._db.transaction() as tx:
+            await serialize(tx, f"contests:{new.guild_id}")
             row = await tx.fetchone(
                 "INSERT INTO contests (guild_id, number, channel_id, title, theme, created_by,"
                 " created_at, submissions_close_at, voting_seconds, voting_close_at,"
                 " entries_per_member, votes_per_member, min_account_age, min_member_age)"
                 " SELECT :g, (SELECT COALESCE(MAX(number), 0) + 1 FROM contests"
                 "   WHERE guild_id = :g), :ch, :title, :theme, :by, :at, :sub, :vs, :sub + :vs,"
-                "   :epm, :vpm, :acc, :mem"
+                "   :epm, :vpm, CAST(:acc AS BIGINT), CAST(:mem AS BIGINT)"
                 " WHERE (SELECT COUNT(*) FROM contests WHERE guild_id = :g"
                 "   AND phase IN ('submissions', 'voting')) < :max_open"
                 " RETURNING id",
@@ -125,6 +128,7 @@ class ContestRepo(ContestEntryRepo):
         """submissions -> voting, numbering the live entries in an order drawn from `seed`;
         with no live entries, submissions -> closed. None if it had left submissions."""
         async with self._db.transaction() as tx:
+            await _lock(tx, contest_id)
             rows = await tx.fetchall(
                 f"SELECT id FROM contest_entries WHERE contest_id = ? AND {LIVE}", (contest_id,)
             )
@@ -132,7 +136,8 @@ class ContestRepo(ContestEntryRepo):
             if ids:
                 moved = await tx.fetchone(
                     "UPDATE contests SET phase = 'voting', submissions_close_at = :at,"
-                    " voting_opened_at = :at, voting_close_at = MAX(:close, :at)"
+                    " voting_opened_at = :at,"
+                    " voting_close_at = CASE WHEN :close > :at THEN :close ELSE :at END"
                     " WHERE id = :id AND phase = 'submissions' RETURNING id",
                     {"at": opened_at, "close": voting_close_at, "id": contest_id},
                 )
@@ -156,8 +161,8 @@ class ContestRepo(ContestEntryRepo):
         same transaction. None if it was not in voting."""
         async with self._db.transaction() as tx:
             moved = await tx.fetchone(
-                "UPDATE contests SET phase = 'closed', ended_at = :at,"
-                " voting_close_at = MAX(:at, submissions_close_at)"
+                "UPDATE contests SET phase = 'closed', ended_at = :at, voting_close_at ="
+                " CASE WHEN :at > submissions_close_at THEN :at ELSE submissions_close_at END"
                 " WHERE id = :id AND phase = 'voting' RETURNING id",
                 {"at": at, "id": contest_id},
             )
@@ -205,3 +210,9 @@ class ContestRepo(ContestEntryRepo):
             place, votes = int(values.pop("place")), int(values.pop("votes"))
             found.append((place, Entry(**values), votes))
         return found
+
+
+async def _lock(tx: SqlTransaction, contest_id: int) -> None:
+    """Lock the contest's row first, as the entry and vote triggers do on PostgreSQL: an entry
+    arriving meanwhile waits, then finds voting open, instead of slipping in unnumbered."""
+    await tx.execute(f"SELECT id FROM contests WHERE id = ?{for_update(tx)}", (contest_id,))

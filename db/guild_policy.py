@@ -7,11 +7,11 @@ import time
 from collections.abc import Mapping
 
 from bot.core.domain import POLICY_FIELDS, GuildPolicy
-from db.database import Database
+from db.sql import SqlDatabase
 
 
 class GuildPolicyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def get(self, guild_id: int) -> GuildPolicy:
@@ -63,8 +63,10 @@ class GuildPolicyRepo:
 
     async def ban(self, guild_id: int, user_id: int, actor_id: int, reason: str | None) -> None:
         await self._db.execute(
-            "INSERT OR REPLACE INTO member_ban (guild_id, user_id, actor_id, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO member_ban (guild_id, user_id, actor_id, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+            " actor_id = excluded.actor_id, reason = excluded.reason,"
+            " created_at = excluded.created_at",
             (guild_id, user_id, actor_id, reason, time.time()),
         )
 
@@ -88,7 +90,7 @@ class GuildPolicyRepo:
             )
             return
         await self._db.execute(
-            "INSERT OR IGNORE INTO guild_model_off (guild_id, model_key, actor_id, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO guild_model_off (guild_id, model_key, actor_id, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, model_key, actor_id, time.time()),
         )

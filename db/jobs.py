@@ -9,8 +9,6 @@ import time
 from collections.abc import Collection
 from typing import Any
 
-import aiosqlite
-
 from bot.core.domain import (
     CANCELLABLE_STATUSES,
     OPEN_STATUSES,
@@ -23,8 +21,9 @@ from bot.core.domain import (
     Refusal,
     sql_list,
 )
-from db.database import Database, Transaction
+from db.contest_jobs import contest_room
 from db.ledger import ledger_entry
+from db.sql import Row, SqlDatabase, SqlTransaction, for_update, json_text, serialize
 
 _OPEN_SQL = sql_list(OPEN_STATUSES)
 _WAITING_SQL = sql_list(WAITING_STATUSES)
@@ -32,7 +31,7 @@ _WAITING_SQL = sql_list(WAITING_STATUSES)
 _UNSTARTED_SQL = sql_list(frozenset({JobStatus.ACCEPTED, JobStatus.SUBMITTING, JobStatus.QUEUED}))
 
 
-def _job(row: aiosqlite.Row) -> Job:
+def _job(row: Row) -> Job:
     values = dict(row)
     values["params"] = json.loads(values["params"])
     values["status"] = JobStatus(values["status"])
@@ -41,16 +40,21 @@ def _job(row: aiosqlite.Row) -> Job:
 
 
 class JobRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal | Duplicate:
         """Reserve the cost and create the job in one transaction, or say why not. The
         duplicate check is in the same transaction, so of two identical requests racing in,
-        the first becomes the job and the second sees it."""
+        the first becomes the job and the second sees it.
+
+        On PostgreSQL, whose transactions run side by side, the server's accepts are first
+        serialised (the budget is a sum over all its members, and the active count counts jobs
+        another transaction may be inserting); sqlite's run one at a time anyway."""
         now = time.time()
         key = {"g": new.guild_id, "u": new.user_id, "p": new.period}
         async with self._db.transaction() as tx:
+            await serialize(tx, f"reserve:{new.guild_id}")
             if new.duplicate_since is not None and new.fingerprint is not None:
                 earlier = await tx.fetchone(
                     "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? AND fingerprint = ?"
@@ -66,9 +70,13 @@ class JobRepo:
                 )
                 if earlier is not None:
                     return Duplicate(_job(earlier))
+            if new.contest_id is not None:  # /video contest:<n>: room for one more entry?
+                full = await contest_room(tx, new.contest_id, new.user_id, now)
+                if full is not None:
+                    return full
             await tx.execute(
-                "INSERT OR IGNORE INTO quota_usage (guild_id, user_id, period, used)"
-                " VALUES (:g, :u, :p, 0)",
+                "INSERT INTO quota_usage (guild_id, user_id, period, used)"
+                " VALUES (:g, :u, :p, 0) ON CONFLICT DO NOTHING",
                 key,
             )
             reserved = await tx.fetchone(
@@ -77,8 +85,9 @@ class JobRepo:
                 "   AND used + :cost <= :credits + granted"
                 "   AND (SELECT COUNT(*) FROM jobs WHERE guild_id = :g AND user_id = :u"
                 f"        AND status IN {_OPEN_SQL}) < :max_active"
-                "   AND (:budget IS NULL OR :cost + (SELECT SUM(used) FROM quota_usage"
-                "        WHERE guild_id = :g AND period = :p) <= :budget)"
+                "   AND (CAST(:budget AS BIGINT) IS NULL OR :cost + (SELECT SUM(used)"
+                "        FROM quota_usage WHERE guild_id = :g AND period = :p)"
+                "        <= CAST(:budget AS BIGINT))"
                 " RETURNING used",
                 {
                     **key,
@@ -112,6 +121,11 @@ class JobRepo:
                 ),
             )
             assert row is not None  # its reserve ledger row comes from a trigger (0003)
+            if new.contest_id is not None:  # /video contest:<n>: entered once delivered (0007)
+                await tx.execute(
+                    "INSERT INTO job_contests (job_id, contest_id) VALUES (?, ?)",
+                    (row["id"], new.contest_id),
+                )
         return _job(row)
 
     async def get(self, job_id: int) -> Job | None:
@@ -147,12 +161,17 @@ class JobRepo:
         )
         return [_job(r) for r in rows]
 
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs the table holds in each status (the metrics' jobs by state)."""
+        rows = await self._db.fetchall("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        return {JobStatus(r[0]): int(r[1]) for r in rows}
+
     async def run_seconds(self, model_path: str, resolution: str, limit: int = 20) -> list[float]:
         """How long recent delivered jobs of this kind took from submit to finish, newest first."""
         rows = await self._db.fetchall(
             "SELECT finished_at - submitted_at FROM jobs"
             " WHERE status = ? AND model_path = ?"
-            "   AND json_extract(params, '$.resolution') = ?"
+            f"   AND {json_text(self._db, 'params', 'resolution')} = ?"
             "   AND finished_at IS NOT NULL AND submitted_at IS NOT NULL"
             " ORDER BY id DESC LIMIT ?",
             (JobStatus.DELIVERED, model_path, resolution, limit),
@@ -274,12 +293,14 @@ class JobRepo:
         return changed == 1
 
 
-async def _locked(tx: Transaction, job_id: int) -> Job | None:
-    row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+async def _locked(tx: SqlTransaction, job_id: int) -> Job | None:
+    """The job, its row locked until the transaction ends (two closes of one job on
+    PostgreSQL: the second waits, then sees it closed)."""
+    row = await tx.fetchone(f"SELECT * FROM jobs WHERE id = ?{for_update(tx)}", (job_id,))
     return _job(row) if row else None
 
 
-async def _refusal(tx: Transaction, new: NewJob, limits: Limits) -> Refusal:
+async def _refusal(tx: SqlTransaction, new: NewJob, limits: Limits) -> Refusal:
     row = await tx.fetchone(
         "SELECT used, granted FROM quota_usage WHERE guild_id = ? AND user_id = ? AND period = ?",
         (new.guild_id, new.user_id, new.period),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 from bot.core.domain import OPEN_STATUSES, Usage, sql_list
-from db.database import Database, Transaction
+from db.sql import SqlDatabase, SqlTransaction
 
 
 async def ledger_entry(
-    tx: Transaction,
+    tx: SqlTransaction,
     guild_id: int,
     user_id: int,
     period: str,
@@ -28,7 +28,7 @@ async def ledger_entry(
 
 
 class LedgerRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def grant(
@@ -39,7 +39,7 @@ class LedgerRepo:
             row = await tx.fetchone(
                 "INSERT INTO quota_usage (guild_id, user_id, period, used, granted)"
                 " VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id, user_id, period)"
-                " DO UPDATE SET granted = granted + excluded.granted RETURNING granted",
+                " DO UPDATE SET granted = quota_usage.granted + excluded.granted RETURNING granted",
                 (guild_id, user_id, period, amount),
             )
             await ledger_entry(
@@ -47,6 +47,14 @@ class LedgerRepo:
             )
         assert row is not None
         return int(row[0])
+
+    async def guild_used(self, guild_id: int, period: str) -> int:
+        """Credits the whole server has spent (reserved, less refunds) in a period."""
+        row = await self._db.fetchone(
+            "SELECT COALESCE(SUM(used), 0) FROM quota_usage WHERE guild_id = ? AND period = ?",
+            (guild_id, period),
+        )
+        return int(row[0]) if row else 0
 
     async def usage(self, guild_id: int, user_id: int, period: str) -> Usage:
         row = await self._db.fetchone(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from db.database import Database
+from db.sql import SqlDatabase
 
 
 class MetaRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def get(self, key: str) -> str | None:

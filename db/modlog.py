@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from bot.core.domain import ModerationEntry
-from db.database import Database
+from db.sql import SqlDatabase
 
 
 class ModerationLogRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def record(

@@ -14,6 +14,7 @@ from bot.config import Secret, Settings
 from bot.sandbox import Sandbox, SandboxConfig
 from bot.services import Services, build_services
 from db.database import Database
+from tests.backends import backend, pg_server, sql_db  # noqa: F401 (fixtures)
 
 SANDBOX_TOKEN = "sandbox-test-token"
 

@@ -93,6 +93,8 @@ class NewJob:
     still waiting to start (a double click); None skips the check."""
     again_of: int | None = None
     """The job an Again / Make another press repeats on purpose: not a duplicate of it."""
+    contest_id: int | None = None
+    """The contest (row id) to enter the video in once delivered (`/video contest:<n>`)."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,17 @@ class Limits:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a job was not accepted: 'active', 'credits' or 'budget', with the figures to explain."""
+    """Why a job was not accepted: 'active', 'credits' or 'budget', with the figures to explain;
+    for `/video contest:<n>` also 'contest_limit' (used: live entries, active: videos being made
+    for it) or 'contest_closed'."""
 
     reason: str
     used: int
     active: int
     granted: int = 0
     guild_used: int = 0
+    contest_number: int | None = None  # "Contest #N", for the contest refusals
+    entry_limit: int = 0
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,10 @@ class QuotaService:
             if term and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
                 raise QuotaRefused(BLOCKED)
 
+    async def spent_today(self, guild_id: int) -> int:
+        """Credits the server's members have spent today (jobs in progress included)."""
+        return await self._stores.ledger.guild_used(guild_id, self.period())
+
     async def summary(
         self, guild_id: int, user_id: int, role_ids: Sequence[int] = ()
     ) -> QuotaSummary:

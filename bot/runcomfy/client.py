@@ -11,11 +11,11 @@ billed job. Downloads go only to allowed hosts (see `hosts.py`), redirects check
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import pathlib
 import random
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +28,9 @@ from yarl import URL
 from bot.config import DEFAULT_DOWNLOAD_HOSTS, Secret
 from bot.core import provider_errors as e
 from bot.core.provider import CancelOutcome, JobResult, StatusReport, Submission
+from bot.core.telemetry import NullTelemetry, Telemetry, outcome_of
+from bot.runcomfy.files import remove_file as _remove
+from bot.runcomfy.files import stream_to as _stream_to
 from bot.runcomfy.hosts import DOWNLOAD_SCHEMES, host_allowed, parse_patterns, shown_host, url_host
 from bot.runcomfy.models import (
     error_code,
@@ -65,7 +68,6 @@ STATUS_ERRORS: dict[int, type[e.RunComfyError]] = {
     422: e.InvalidInput,
     429: e.RateLimited,
 }
-CHUNK_BYTES = 64 * 1024
 EXPIRED_VIDEO = "The finished video could not be fetched any more; its link may have expired."
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -109,6 +111,7 @@ class RunComfyClient:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         download_hosts: Iterable[str] = DEFAULT_DOWNLOAD_HOSTS,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if max_attempts < 1 or not timeout > 0:
             raise ValueError("max_attempts must be >= 1 and timeout > 0")
@@ -128,6 +131,7 @@ class RunComfyClient:
         self._backoff_max = backoff_max
         self._rng = random.Random()
         self.requests_sent: Counter[str] = Counter()
+        self.telemetry: Telemetry = telemetry or NullTelemetry()  # every attempt, timed
 
     def __repr__(self) -> str:
         token = "set" if self._token is not None else "unset"
@@ -171,7 +175,9 @@ class RunComfyClient:
         host = shown_host(start)  # signed query strings stay out of the logs
         try:
             for attempt in range(1, self._max_attempts + 1):
+                started = time.monotonic()
                 outcome = await self._download_once(start, dest, max_bytes)
+                self._meter("download", outcome, started)
                 if isinstance(outcome, int):
                     log.info("downloaded %d bytes from %s", outcome, host)
                     return outcome
@@ -186,11 +192,17 @@ class RunComfyClient:
     ) -> dict[str, Any]:
         route = urlsplit(url).path
         for attempt in range(1, self._max_attempts + 1):
+            started = time.monotonic()
             outcome = await self._attempt(op, method, url, route, json_body)
+            self._meter(op, outcome, started)
             if isinstance(outcome, dict):
                 return outcome
             await self._before_retry(op, route, attempt, outcome)
         raise AssertionError("unreachable: the last attempt raises")
+
+    def _meter(self, op: str, outcome: object, started: float) -> None:
+        error = outcome.error if isinstance(outcome, _Failure) else None
+        self.telemetry.provider_request(op, outcome_of(error), time.monotonic() - started)
 
     async def _before_retry(self, op: str, route: str, attempt: int, failure: _Failure) -> None:
         """Sleep before the next attempt, or raise the failure when no retry is due."""
@@ -351,21 +363,6 @@ class RunComfyClient:
         return text
 
 
-async def _stream_to(resp: aiohttp.ClientResponse, dest: pathlib.Path, max_bytes: int) -> int:
-    # File calls go to a thread so that a slow disk never stalls the bot's event loop.
-    fh = await asyncio.to_thread(dest.open, "wb")
-    try:
-        written = 0
-        async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
-            written += len(chunk)
-            if written > max_bytes:
-                raise e.TooLarge(max_bytes, resp.content_length)
-            await asyncio.to_thread(fh.write, chunk)
-        return written
-    finally:
-        await asyncio.to_thread(fh.close)
-
-
 def _download_failure(host: str, status: int, retry_after_header: str | None) -> _Failure:
     message = f"download from {host}: HTTP {status}"
     if status in (403, 404, 410):  # an expired signed link answers any of these
@@ -378,12 +375,6 @@ def _download_failure(host: str, status: int, retry_after_header: str | None) ->
     else:
         error = e.RunComfyError(message, http_status=status)
     return _Failure(error, status in RETRY_STATUSES, retry_after)
-
-
-def _remove(path: pathlib.Path) -> None:
-    # Synchronous on purpose (one quick syscall): it must run even while the task is cancelled.
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)
 
 
 def _unreadable(op: str, route: str, status: int) -> _Failure:

@@ -25,6 +25,7 @@ import discord
 from bot.core.catalog import Catalog
 from bot.core.domain import CANCELLABLE_STATUSES, Job, JobStatus
 from bot.core.jobs import JobService, Undeliverable
+from bot.core.telemetry import NullTelemetry, Telemetry
 from bot.ui.again import AgainButton
 from bot.ui.buttons import job_view
 from bot.ui.cards import render, result_text, stage_of
@@ -71,6 +72,10 @@ class CardUpdater:
         # Channels that refused the bot (removed from the server, access taken away): writing
         # again only collects 403s, which count toward Discord's invalid-request limit.
         self._unwritable: dict[int, float] = {}
+
+    def tracked(self) -> dict[str, int]:
+        """Sizes of what is kept per card and channel (the metrics' leak watch)."""
+        return {"cards": len(self._cards), "unwritable_channels": len(self._unwritable)}
 
     def writable(self, channel_id: int) -> bool:
         until = self._unwritable.get(channel_id)
@@ -242,9 +247,12 @@ def _token_ok(interaction: discord.Interaction[Any]) -> bool:
 class DiscordSink:
     """The JobSink for one job: progress to its card, the result to its channel (or a DM)."""
 
-    def __init__(self, client: discord.Client, updater: CardUpdater) -> None:
+    def __init__(
+        self, client: discord.Client, updater: CardUpdater, telemetry: Telemetry | None = None
+    ) -> None:
         self._client = client
         self._updater = updater
+        self._telemetry = telemetry or NullTelemetry()
 
     async def progress(self, job: Job) -> None:
         self._updater.push(job)
@@ -261,6 +269,7 @@ class DiscordSink:
                 sent = await interaction.followup.send(
                     wait=True, **_result_message(job, video, too_large)
                 )
+                self._telemetry.delivered("attachment" if video is not None else "link")
                 return sent.id
             except discord.HTTPException as exc:
                 log.info("job %d: followup failed (%s); posting in the channel", job.id, exc.code)
@@ -320,6 +329,7 @@ class DiscordSink:
             kwargs["reference"] = reference
         channel_id = getattr(channel, "id", job.channel_id)
         message: discord.Message = await self._updater.paced(channel_id, channel.send(**kwargs))
+        self._telemetry.delivered("dm" if in_dm else "attachment" if video is not None else "link")
         return message
 
 

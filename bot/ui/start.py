@@ -51,19 +51,25 @@ class VideoStarter:
         request: VideoRequest,
         *,
         again_of: int | None = None,
+        contest_id: int | None = None,
     ) -> None:
-        """Raises UserFacingError (shown ephemerally) when the video can't be made."""
+        """Raises UserFacingError (shown ephemerally) when the video can't be made.
+        `contest_id`: enter the delivered video in that contest (checked by the caller)."""
         self._answering += 1
         self._all_answered.clear()
         try:
-            await self._start(interaction, request, again_of)
+            await self._start(interaction, request, again_of, contest_id)
         finally:
             self._answering -= 1
             if self._answering == 0:
                 self._all_answered.set()
 
     async def _start(
-        self, interaction: discord.Interaction[Any], request: VideoRequest, again_of: int | None
+        self,
+        interaction: discord.Interaction[Any],
+        request: VideoRequest,
+        again_of: int | None,
+        contest_id: int | None = None,
     ) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
         missing = [name for flag, name in NEEDED if not getattr(interaction.app_permissions, flag)]
@@ -84,6 +90,7 @@ class VideoStarter:
                 upload_limit=interaction.filesize_limit,
                 role_ids=[r.id for r in getattr(interaction.user, "roles", [])],
                 again_of=again_of,
+                contest_id=contest_id,
             )
         except DuplicateRequest as exc:
             await _answer_duplicate(interaction, exc)

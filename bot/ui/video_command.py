@@ -5,7 +5,7 @@ a new model file brings its options with it."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import discord
@@ -15,11 +15,18 @@ from bot.core.catalog import Catalog, SlashOption
 from bot.core.model_meta import MODEL_OPTION
 
 Handler = Callable[[discord.Interaction[Any], dict[str, Any]], Awaitable[None]]
+Choices = Callable[
+    [discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[int]]]
+]
+CONTEST_OPTION = "contest"  # /video ... contest:<n>: enter the result in Contest #n
 _NO_DEFAULT = inspect.Parameter.empty
 
 
-def video_command(catalog: Catalog, handler: Handler) -> app_commands.Command[Any, ..., None]:
-    """The `/video` command; `handler` gets the interaction and every option by name."""
+def video_command(
+    catalog: Catalog, handler: Handler, contests: Choices | None = None
+) -> app_commands.Command[Any, ..., None]:
+    """The `/video` command; `handler` gets the interaction and every option by name.
+    With `contests` (the autocomplete of open contests) it has a last option, `contest`."""
     options = catalog.slash_options()
 
     async def video(interaction: discord.Interaction[Any], **given: Any) -> None:
@@ -37,9 +44,17 @@ def video_command(catalog: Catalog, handler: Handler) -> app_commands.Command[An
         model,
         *rest,
     ]
+    if contests is not None:
+        params.append(
+            inspect.Parameter(
+                CONTEST_OPTION, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=int | None
+            )
+        )
     video.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     described = {o.name: o.description for o in options}
     described[MODEL_OPTION] = f"Which video model (default {catalog.default.display_name})"
+    if contests is not None:
+        described[CONTEST_OPTION] = "Enter the video in this contest once it is made (Contest #N)"
     choices: dict[str, list[app_commands.Choice[Any]]] = {
         o.name: [app_commands.Choice(name=label, value=value) for label, value in o.choices]
         for o in options
@@ -50,11 +65,14 @@ def video_command(catalog: Catalog, handler: Handler) -> app_commands.Command[An
     ]
     video = app_commands.describe(**described)(video)
     video = app_commands.choices(**choices)(video)
-    return app_commands.Command(
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name="video",
         description="Turn a text prompt (or an image) into a short video",
         callback=app_commands.guild_only()(video),
     )
+    if contests is not None:
+        command.autocomplete(CONTEST_OPTION)(contests)
+    return command
 
 
 def _parameter(option: SlashOption) -> inspect.Parameter:

@@ -51,6 +51,7 @@ class Gateway:
         self.identify_count = 0
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []  # every frame the clients sent
+        self.refusing = False  # True: the gateway is down (connections answered 503)
 
     @property
     def ready(self) -> bool:
@@ -84,7 +85,9 @@ class Gateway:
     async def close(self) -> None:
         await self.drop(1001)
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable (the fake's outage)")
         ws = web.WebSocketResponse(timeout=2.0, autoping=True, max_msg_size=0)
         await ws.prepare(request)
         session = Session(ws)

@@ -328,8 +328,11 @@ class Guild:
         roles: Sequence[Role] = (),
         *,
         user: User | None = None,
+        account_age: float = 0.0,
+        member_age: float = 0.0,
     ) -> Member:
-        """A member with @everyone's permissions plus their `roles`' (GUILD_MEMBER_ADD).
+        """A member with @everyone's permissions plus their `roles`' (GUILD_MEMBER_ADD), whose
+        account was made `account_age` seconds ago and who joined `member_age` seconds ago.
 
         `permissions` are guild-wide ones. Discord has no per-member grant, so the bits beyond
         @everyone's go to a role made for this member, "<name>-permissions" (GUILD_ROLE_CREATE
@@ -346,8 +349,8 @@ class Guild:
             extra = permissions & ~self.everyone.permissions
             if extra:
                 roles.append(self.add_role(f"{name}-permissions", extra))
-        user = user or self.world.add_user(name)
-        member = Member(user, self, roles, time.time())
+        user = user or self.world.add_user(name, age=account_age)
+        member = Member(user, self, roles, time.time() - member_age)
         self.members.append(member)
         payload = member.payload() | {"guild_id": str(self.id)}
         self.world.announce("GUILD_MEMBER_ADD", payload, intent=1 << 1)

@@ -143,8 +143,9 @@ class World:
 
     # the world
 
-    def add_user(self, name: str, *, bot: bool = False) -> User:
-        user = User(self.new_id(), name, bot=bot)
+    def add_user(self, name: str, *, bot: bool = False, age: float = 0.0) -> User:
+        """A user whose account is `age` seconds old (its id is a snowflake of then)."""
+        user = User(self.new_id(at=time.time() - age) if age else self.new_id(), name, bot=bot)
         self.users[user.id] = user
         return user
 

@@ -1,4 +1,5 @@
-"""The contest repository on real sqlite files: the fairness rules hold in the database itself
+"""The contest repository on real sqlite files and on PostgreSQL (each test runs on both): the
+fairness rules hold in the database itself
 (entry limit, vote budget, one vote per member and entry, no own votes, phases only forward,
 numbers and results frozen), under concurrent callers and from a second connection, and even
 for a statement that bypasses the repository."""
@@ -7,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +25,9 @@ from bot.core.contests.domain import (
 )
 from bot.core.domain import Job, Limits, NewJob
 from db.contests import ContestRepo
-from db.database import Database
 from db.jobs import JobRepo
+from db.sql import INTEGRITY_ERRORS, SqlDatabase
+from tests.backends import Backend
 
 GUILD = 1
 ROOMY = Limits(credits=10**9, max_active=10**9)
@@ -36,21 +35,23 @@ _seq = itertools.count(1)
 
 
 @pytest.fixture
-def repo(db: Database) -> ContestRepo:
+def db(sql_db: SqlDatabase) -> SqlDatabase:
+    return sql_db  # sqlite and PostgreSQL (tests/backends.py)
+
+
+@pytest.fixture
+def repo(db: SqlDatabase) -> ContestRepo:
     return ContestRepo(db)
 
 
 @pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two connections to one file, as two bot processes would have."""
-    first, second = [await Database.open(tmp_path / "shared.db") for _ in range(2)]
-    yield first, second
-    await first.close()
-    await second.close()
+async def two(backend: Backend) -> tuple[SqlDatabase, SqlDatabase]:
+    """Two handles on one database, as two bot processes would have."""
+    return await backend.open(), await backend.open()
 
 
 async def delivered_job(
-    db: Database, user: int, *, guild: int = GUILD, prompt: str = "a paper boat"
+    db: SqlDatabase, user: int, *, guild: int = GUILD, prompt: str = "a paper boat"
 ) -> Job:
     """A real job row, taken through its life cycle to delivered."""
     jobs = JobRepo(db)
@@ -80,7 +81,7 @@ async def created(repo: ContestRepo, **kw: Any) -> Contest:
     return contest
 
 
-async def entered(repo: ContestRepo, db: Database, contest: Contest, user: int) -> Entry:
+async def entered(repo: ContestRepo, db: SqlDatabase, contest: Contest, user: int) -> Entry:
     job = await delivered_job(db, user, guild=contest.guild_id)
     entry = await repo.enter(contest.id, job.id, user, time.time())
     assert isinstance(entry, Entry), entry
@@ -88,7 +89,7 @@ async def entered(repo: ContestRepo, db: Database, contest: Contest, user: int) 
 
 
 async def voting_with(
-    repo: ContestRepo, db: Database, authors: list[int], **kw: Any
+    repo: ContestRepo, db: SqlDatabase, authors: list[int], **kw: Any
 ) -> tuple[Contest, list[Entry]]:
     """A contest in voting with one entry per author (in the given order of users)."""
     contest = await created(repo, **kw)
@@ -100,7 +101,7 @@ async def voting_with(
     return opened, [by_user[u] for u in authors]
 
 
-async def scalar(db: Database, sql: str, params: Any = ()) -> Any:
+async def scalar(db: SqlDatabase, sql: str, params: Any = ()) -> Any:
     row = await db.fetchone(sql, params)
     assert row is not None
     return row[0]
@@ -109,13 +110,20 @@ async def scalar(db: Database, sql: str, params: Any = ()) -> Any:
 # --- schema and numbering ------------------------------------------------------------------
 
 
-async def test_migration_creates_the_contest_tables_and_their_triggers(db: Database):
-    names = {r[0]: r[1] for r in await db.fetchall("SELECT name, type FROM sqlite_master")}
+async def test_migration_creates_the_contest_tables_and_their_triggers(db: SqlDatabase):
+    if db.dialect == "postgresql":
+        listed = await db.fetchall(
+            "SELECT tablename, 'table' FROM pg_tables WHERE schemaname = 'public'"
+            " UNION ALL SELECT tgname, 'trigger' FROM pg_trigger WHERE NOT tgisinternal"
+        )
+    else:
+        listed = await db.fetchall("SELECT name, type FROM sqlite_master")
+    names = {r[0]: r[1] for r in listed}
     for table in ("contests", "contest_entries", "contest_votes", "contest_results"):
         assert names.get(table) == "table"
     triggers = {n for n, t in names.items() if t == "trigger" and n.startswith("contest")}
     assert {"contest_entries_enter", "contest_votes_cast", "contests_phase_forward"} <= triggers
-    assert await scalar(db, "PRAGMA user_version") >= 6
+    assert await db.schema_version() >= 6
 
 
 async def test_contests_are_numbered_per_server_even_when_created_at_once(repo: ContestRepo):
@@ -143,7 +151,7 @@ async def test_a_server_runs_at_most_max_open_contests_at_once(repo: ContestRepo
 # --- entries -------------------------------------------------------------------------------
 
 
-async def test_entry_limit_holds_under_concurrent_enters(repo: ContestRepo, db: Database):
+async def test_entry_limit_holds_under_concurrent_enters(repo: ContestRepo, db: SqlDatabase):
     contest = await created(repo, entries=2)
     jobs = [await delivered_job(db, 7) for _ in range(20)]
     results = await asyncio.gather(*(repo.enter(contest.id, j.id, 7, time.time()) for j in jobs))
@@ -152,7 +160,7 @@ async def test_entry_limit_holds_under_concurrent_enters(repo: ContestRepo, db: 
     assert len(await repo.member_entries(contest.id, 7)) == 2
 
 
-async def test_entry_limit_holds_across_two_connections(two: tuple[Database, Database]):
+async def test_entry_limit_holds_across_two_connections(two: tuple[SqlDatabase, SqlDatabase]):
     contest = await created(ContestRepo(two[0]), entries=1)
     jobs = [await delivered_job(two[0], 7) for _ in range(10)]
     results = await asyncio.gather(
@@ -162,7 +170,7 @@ async def test_entry_limit_holds_across_two_connections(two: tuple[Database, Dat
 
 
 async def test_a_job_is_entered_once_and_can_come_back_after_a_withdrawal(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     contest = await created(repo, entries=3)
     job = await delivered_job(db, 7)
@@ -179,7 +187,7 @@ async def test_a_job_is_entered_once_and_can_come_back_after_a_withdrawal(
 
 
 async def test_the_database_refuses_jobs_that_are_not_the_members_delivered_ones(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     contest = await created(repo)
     other_server = await delivered_job(db, 7, guild=2)
@@ -191,17 +199,19 @@ async def test_the_database_refuses_jobs_that_are_not_the_members_delivered_ones
     assert await repo.entries(contest.id, live_only=False) == []
 
 
-async def test_no_entering_or_withdrawing_once_submissions_close(repo: ContestRepo, db: Database):
+async def test_no_entering_or_withdrawing_once_submissions_close(
+    repo: ContestRepo, db: SqlDatabase
+):
     contest, (entry,) = await voting_with(repo, db, [7], entries=2)
     late = await delivered_job(db, 7)
     assert await repo.enter(contest.id, late.id, 7, 1.0) is EntryRefusal.CLOSED
     assert await repo.withdraw(entry.id, 1.0) is None
-    with pytest.raises(sqlite3.IntegrityError, match="contest:submissions_closed"):
+    with pytest.raises(INTEGRITY_ERRORS, match="contest:submissions_closed"):
         await db.execute("UPDATE contest_entries SET withdrawn_at = 1 WHERE id = ?", (entry.id,))
 
 
 async def test_eligible_jobs_are_the_members_delivered_jobs_since_it_opened_not_entered(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     contest = await created(repo, entries=3)
     mine = [await delivered_job(db, 7) for _ in range(3)]
@@ -216,7 +226,7 @@ async def test_eligible_jobs_are_the_members_delivered_jobs_since_it_opened_not_
 
 
 async def test_fifty_simultaneous_presses_by_one_member_stay_within_the_budget(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     authors = list(range(100, 110))
     contest, entries = await voting_with(repo, db, authors, votes=3)
@@ -229,7 +239,7 @@ async def test_fifty_simultaneous_presses_by_one_member_stay_within_the_budget(
     assert (await repo.get(contest.id)).votes_cast == 3  # type: ignore[union-attr]
 
 
-async def test_the_budget_holds_across_two_connections(two: tuple[Database, Database]):
+async def test_the_budget_holds_across_two_connections(two: tuple[SqlDatabase, SqlDatabase]):
     _, entries = await voting_with(ContestRepo(two[0]), two[0], list(range(100, 110)), votes=2)
     await asyncio.gather(
         *(ContestRepo(two[i % 2]).vote(entries[i % 10], 7, 1.0) for i in range(50))
@@ -238,7 +248,7 @@ async def test_the_budget_holds_across_two_connections(two: tuple[Database, Data
 
 
 async def test_a_double_click_counts_once_even_with_the_budget_spent(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     _, entries = await voting_with(repo, db, [100, 101], votes=1)
     results = await asyncio.gather(*(repo.vote(entries[0], 7, 1.0) for _ in range(50)))
@@ -250,14 +260,14 @@ async def test_a_double_click_counts_once_even_with_the_budget_spent(
     assert await scalar(db, "SELECT COUNT(*) FROM contest_votes") == 1
 
 
-async def test_own_entry_refused_even_by_a_raw_insert(repo: ContestRepo, db: Database):
+async def test_own_entry_refused_even_by_a_raw_insert(repo: ContestRepo, db: SqlDatabase):
     contest, (own, _) = await voting_with(repo, db, [7, 8])
     assert await repo.vote(own, 7, 1.0) is VoteRefusal.OWN_ENTRY
-    with pytest.raises(sqlite3.IntegrityError, match="contest:own_entry"):
+    with pytest.raises(INTEGRITY_ERRORS, match="contest:own_entry"):
         await db.execute("INSERT INTO contest_votes VALUES (?, ?, 7, 1)", (contest.id, own.id))
 
 
-async def test_votes_only_during_voting(repo: ContestRepo, db: Database):
+async def test_votes_only_during_voting(repo: ContestRepo, db: SqlDatabase):
     contest = await created(repo)
     entry = await entered(repo, db, contest, 8)
     assert await repo.vote(entry, 7, 1.0) is VoteRefusal.NOT_VOTING  # submissions
@@ -270,7 +280,7 @@ async def test_votes_only_during_voting(repo: ContestRepo, db: Database):
 
 
 async def test_a_disqualified_entry_gets_no_votes_and_its_voters_get_theirs_back(
-    repo: ContestRepo, db: Database
+    repo: ContestRepo, db: SqlDatabase
 ):
     contest, (a, b) = await voting_with(repo, db, [100, 101], votes=1)
     assert await repo.vote(a, 7, 1.0) == VoteRecord(True, 1)
@@ -283,7 +293,7 @@ async def test_a_disqualified_entry_gets_no_votes_and_its_voters_get_theirs_back
     assert (await repo.get(contest.id)).votes_cast == 1  # type: ignore[union-attr]
 
 
-async def test_take_back_frees_a_vote(repo: ContestRepo, db: Database):
+async def test_take_back_frees_a_vote(repo: ContestRepo, db: SqlDatabase):
     _, (a, b) = await voting_with(repo, db, [100, 101], votes=1)
     assert await repo.vote(a, 7, 1.0) == VoteRecord(True, 1)
     assert await repo.take_back(a, 7) == VoteRecord(True, 0)
@@ -295,7 +305,7 @@ async def test_take_back_frees_a_vote(repo: ContestRepo, db: Database):
 # --- phases and the tally ------------------------------------------------------------------
 
 
-async def test_two_concurrent_advances_only_one_acts(repo: ContestRepo, db: Database):
+async def test_two_concurrent_advances_only_one_acts(repo: ContestRepo, db: SqlDatabase):
     contest = await created(repo)
     for user in (100, 101, 102):
         await entered(repo, db, contest, user)
@@ -311,14 +321,14 @@ async def test_two_concurrent_advances_only_one_acts(repo: ContestRepo, db: Data
     assert await scalar(db, "SELECT COUNT(*) FROM contest_results") == 3
 
 
-async def test_two_tickers_on_two_connections_only_one_acts(two: tuple[Database, Database]):
+async def test_two_tickers_on_two_connections_only_one_acts(two: tuple[SqlDatabase, SqlDatabase]):
     contest, _ = await voting_with(ContestRepo(two[0]), two[0], [100, 101])
     closed = await asyncio.gather(*(ContestRepo(d).close_voting(contest.id, 9.0) for d in two))
     assert sum(c is not None for c in closed) == 1
     assert await scalar(two[0], "SELECT COUNT(*) FROM contest_results") == 2
 
 
-async def test_no_live_entries_closes_straight_away(repo: ContestRepo, db: Database):
+async def test_no_live_entries_closes_straight_away(repo: ContestRepo, db: SqlDatabase):
     contest = await created(repo)
     entry = await entered(repo, db, contest, 7)
     await repo.withdraw(entry.id, 1.0)
@@ -328,7 +338,7 @@ async def test_no_live_entries_closes_straight_away(repo: ContestRepo, db: Datab
     assert await repo.results(contest.id) == []
 
 
-async def test_the_tally_is_frozen_with_ties_sharing_a_place(repo: ContestRepo, db: Database):
+async def test_the_tally_is_frozen_with_ties_sharing_a_place(repo: ContestRepo, db: SqlDatabase):
     contest, (a, b, c, d) = await voting_with(repo, db, [100, 101, 102, 103], votes=3)
     for voter, picks in {7: (a, b, c), 8: (a, b), 9: (d,), 10: (c,)}.items():
         for entry in picks:
@@ -350,12 +360,12 @@ async def test_the_tally_is_frozen_with_ties_sharing_a_place(repo: ContestRepo, 
         f"UPDATE contests SET phase = 'voting' WHERE id = {contest.id}",
         f"INSERT INTO contest_votes VALUES ({contest.id}, {a.id}, 55, 1)",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="contest:"):
+        with pytest.raises(INTEGRITY_ERRORS, match="contest:"):
             await db.execute(sql)
     assert await repo.close_voting(contest.id, 4.0) is None
 
 
-async def test_competition_places_skip_after_a_tie(repo: ContestRepo, db: Database):
+async def test_competition_places_skip_after_a_tie(repo: ContestRepo, db: SqlDatabase):
     contest, (a, b, c) = await voting_with(repo, db, [100, 101, 102], votes=3)
     for voter, picks in {7: (a, b, c), 8: (a, b), 9: (a,)}.items():
         for entry in picks:
@@ -368,7 +378,7 @@ async def test_competition_places_skip_after_a_tie(repo: ContestRepo, db: Databa
     ]
 
 
-async def test_cancel_is_compare_and_set_from_a_running_phase(repo: ContestRepo, db: Database):
+async def test_cancel_is_compare_and_set_from_a_running_phase(repo: ContestRepo, db: SqlDatabase):
     contest = await created(repo)
     done = await asyncio.gather(*(repo.cancel(contest.id, 99, "rain", 1.0) for _ in range(3)))
     assert sum(c is not None for c in done) == 1
@@ -377,7 +387,7 @@ async def test_cancel_is_compare_and_set_from_a_running_phase(repo: ContestRepo,
     assert await repo.open_voting(contest.id, 2.0, 9.0, seed=1) is None
 
 
-async def test_due_lists_running_contests_past_their_deadline(repo: ContestRepo, db: Database):
+async def test_due_lists_running_contests_past_their_deadline(repo: ContestRepo, db: SqlDatabase):
     now = time.time()
     soon = await created(repo, submissions_close_at=now - 1)
     await created(repo, submissions_close_at=now + 100)
@@ -386,7 +396,9 @@ async def test_due_lists_running_contests_past_their_deadline(repo: ContestRepo,
     assert {c.id for c in await repo.due(voting.voting_close_at)} >= {soon.id, voting.id}
 
 
-async def test_needing_posts_finds_unfinished_reveals_and_results(repo: ContestRepo, db: Database):
+async def test_needing_posts_finds_unfinished_reveals_and_results(
+    repo: ContestRepo, db: SqlDatabase
+):
     contest, entries = await voting_with(repo, db, [100, 101])
     assert [c.id for c in await repo.needing_posts()] == [contest.id]
     await repo.set_message(contest.id, "voting", 1)

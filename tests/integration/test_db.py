@@ -1,5 +1,6 @@
-"""The database layer on real sqlite files: migrations, the append-only ledger, atomic credit
-reservation under concurrency, and job transitions that never move a closed job or refund twice."""
+"""The database layer on real sqlite files and on PostgreSQL (every test taking `db` runs on
+both): migrations, the append-only ledger, atomic credit reservation under concurrency, and job
+transitions that never move a closed job or refund twice."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ import pytest
 from bot.core.domain import CANCELLABLE_STATUSES, OPEN_STATUSES, Job, Limits, NewJob, Refusal
 from db.database import Database
 from db.jobs import JobRepo
+from db.sql import INTEGRITY_ERRORS, SqlDatabase
+from tests.backends import Backend
 
 CLOSED = ("delivered", "failed", "cancelled")
 ROOMY = Limits(credits=10**9, max_active=10**9)
@@ -26,14 +28,12 @@ MIGRATIONS = sorted(
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "jobs.db")
-    yield database
-    await database.close()
+def db(sql_db: SqlDatabase) -> SqlDatabase:
+    return sql_db  # sqlite and PostgreSQL (tests/backends.py)
 
 
 @pytest.fixture
-def repo(db: Database) -> JobRepo:
+def repo(db: SqlDatabase) -> JobRepo:
     return JobRepo(db)
 
 
@@ -59,33 +59,33 @@ async def accepted(repo: JobRepo, limits: Limits = ROOMY, **kw: Any) -> Job:
     return job
 
 
-async def scalar(db: Database, sql: str, params: Any = ()) -> Any:
+async def scalar(db: SqlDatabase, sql: str, params: Any = ()) -> Any:
     row = await db.fetchone(sql, params)
     assert row is not None
     return row[0]
 
 
-async def row_of(db: Database, job_id: int) -> dict[str, Any]:
+async def row_of(db: SqlDatabase, job_id: int) -> dict[str, Any]:
     row = await db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
     assert row is not None
     return dict(row)
 
 
-async def ledger_count(db: Database) -> int:
+async def ledger_count(db: SqlDatabase) -> int:
     return int(await scalar(db, "SELECT COUNT(*) FROM ledger"))
 
 
-async def usage_rows(db: Database) -> list[tuple[Any, ...]]:
+async def usage_rows(db: SqlDatabase) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in await db.fetchall("SELECT * FROM quota_usage ORDER BY 1, 2, 3")]
 
 
-async def assert_books_balance(db: Database) -> None:
+async def assert_books_balance(db: SqlDatabase) -> None:
     """quota_usage.used is the sum of the member's ledger rows; every job's own rows add up."""
     mismatched = await db.fetchall(
-        "SELECT q.guild_id, q.user_id, q.period, q.used,"
+        "SELECT * FROM (SELECT q.guild_id, q.user_id, q.period, q.used,"
         "       (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.guild_id = q.guild_id"
         "          AND l.user_id = q.user_id AND l.period = q.period) AS booked"
-        " FROM quota_usage q WHERE q.used != booked OR q.used < 0"
+        " FROM quota_usage q) AS t WHERE t.used != t.booked OR t.used < 0"
     )
     assert [tuple(r) for r in mismatched] == []
     orphans = await db.fetchall(
@@ -96,7 +96,9 @@ async def assert_books_balance(db: Database) -> None:
     assert [tuple(r) for r in orphans] == []
     per_job = await db.fetchall(
         "SELECT j.id, j.status, j.cost,"
-        "  SUM(l.kind = 'reserve'), SUM(l.kind = 'commit'), SUM(l.kind = 'refund'),"
+        "  SUM(CASE WHEN l.kind = 'reserve' THEN 1 ELSE 0 END),"
+        "  SUM(CASE WHEN l.kind = 'commit' THEN 1 ELSE 0 END),"
+        "  SUM(CASE WHEN l.kind = 'refund' THEN 1 ELSE 0 END),"
         "  SUM(l.amount)"
         " FROM jobs j JOIN ledger l ON l.job_id = j.id GROUP BY j.id"
     )
@@ -181,20 +183,22 @@ async def test_an_old_file_is_brought_up_to_date(tmp_path: Path):
         "DELETE FROM ledger WHERE id = 1",
     ],
 )
-async def test_ledger_rows_cannot_be_changed_or_deleted(db: Database, repo: JobRepo, sql: str):
+async def test_ledger_rows_cannot_be_changed_or_deleted(db: SqlDatabase, repo: JobRepo, sql: str):
     job = await accepted(repo, cost=9)
     await repo.mark_failed(job.id, "boom")
     before = await db.fetchall("SELECT * FROM ledger ORDER BY id")
     assert [r["kind"] for r in before] == ["reserve", "refund"]
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
         await db.execute(sql)
     after = await db.fetchall("SELECT * FROM ledger ORDER BY id")
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
 
 
-async def test_a_failed_ledger_write_rolls_back_the_whole_transaction(db: Database, repo: JobRepo):
+async def test_a_failed_ledger_write_rolls_back_the_whole_transaction(
+    db: SqlDatabase, repo: JobRepo
+):
     job = await accepted(repo, cost=4)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(INTEGRITY_ERRORS, match="append-only"):
         async with db.transaction() as tx:
             await tx.execute("UPDATE quota_usage SET used = used + 100")
             await tx.execute("DELETE FROM ledger")
@@ -209,7 +213,7 @@ async def test_a_failed_ledger_write_rolls_back_the_whole_transaction(db: Databa
     ("credits", "cost", "k"), [(35, 5, 7), (36, 5, 7), (5, 5, 1), (4, 5, 0), (0, 1, 0)]
 )
 async def test_simultaneous_accepts_bound_by_credits_accept_exactly_k(
-    db: Database, repo: JobRepo, credits: int, cost: int, k: int
+    db: SqlDatabase, repo: JobRepo, credits: int, cost: int, k: int
 ):
     limits = Limits(credits=credits, max_active=1000)
     results = await asyncio.gather(*(repo.accept(new_job(cost=cost), limits) for _ in range(100)))
@@ -228,7 +232,7 @@ async def test_simultaneous_accepts_bound_by_credits_accept_exactly_k(
 
 @pytest.mark.parametrize("max_active", [1, 3])
 async def test_simultaneous_accepts_bound_by_active_jobs_accept_exactly_k(
-    db: Database, repo: JobRepo, max_active: int
+    db: SqlDatabase, repo: JobRepo, max_active: int
 ):
     limits = Limits(credits=10**6, max_active=max_active)
     results = await asyncio.gather(*(repo.accept(new_job(cost=2), limits) for _ in range(100)))
@@ -246,7 +250,7 @@ async def test_simultaneous_accepts_bound_by_active_jobs_accept_exactly_k(
     await assert_books_balance(db)
 
 
-async def test_a_shared_guild_budget_is_never_overspent(db: Database, repo: JobRepo):
+async def test_a_shared_guild_budget_is_never_overspent(db: SqlDatabase, repo: JobRepo):
     limits = Limits(credits=1000, max_active=1000, guild_budget=40)
     members = [11, 12, 13, 14]
     calls = [repo.accept(new_job(user=u, cost=5), limits) for _ in range(25) for u in members]
@@ -290,22 +294,21 @@ async def test_refusal_prefers_active_when_both_limits_are_hit(repo: JobRepo):
     assert (refused.reason, refused.used, refused.active) == ("active", 5, 1)
 
 
-async def test_two_connections_to_one_file_accept_exactly_k(tmp_path: Path):
-    # Two processes (say a restart overlapping the old one) share the file, not the asyncio lock.
-    path = tmp_path / "shared.db"
-    first, second = await Database.open(path), await Database.open(path)
-    try:
-        limits = Limits(credits=35, max_active=1000)
-        calls = [
-            JobRepo(d).accept(new_job(cost=5), limits) for _ in range(50) for d in (first, second)
-        ]
-        results = await asyncio.gather(*calls)
-        assert sum(isinstance(r, Job) for r in results) == 7
-        assert await scalar(first, "SELECT used FROM quota_usage") == 35
-        await assert_books_balance(first)
-    finally:
-        await first.close()
-        await second.close()
+async def test_two_connections_to_one_database_accept_exactly_k(backend: Backend):
+    # Two processes (say a restart overlapping the old one, or two bot processes on PostgreSQL)
+    # share the database, not the asyncio lock or the pool.
+    first, second = await backend.open(), await backend.open()
+    limits = Limits(credits=35, max_active=1000, guild_budget=60)
+    calls = [
+        JobRepo(d).accept(new_job(user=u, cost=5), limits)
+        for _ in range(50)
+        for d in (first, second)
+        for u in (7, 8)
+    ]
+    results = await asyncio.gather(*calls)
+    assert sum(isinstance(r, Job) for r in results) == 12  # 7 + 5: the budget stops the second
+    assert await scalar(first, "SELECT SUM(used) FROM quota_usage") == 60
+    await assert_books_balance(first)
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -333,7 +336,7 @@ async def drive(repo: JobRepo, job: Job, status: str) -> Job:
     return fresh
 
 
-async def test_the_happy_path_records_each_step(db: Database, repo: JobRepo):
+async def test_the_happy_path_records_each_step(db: SqlDatabase, repo: JobRepo):
     job = await accepted(repo, cost=8)
     assert job.status == "accepted" and job.is_open and job.prompt == "a paper boat"
     assert await repo.mark_submitting(job.id)
@@ -355,7 +358,7 @@ async def test_the_happy_path_records_each_step(db: Database, repo: JobRepo):
 
 
 @pytest.mark.parametrize("status", OPEN_STATUSES)
-async def test_failing_any_open_job_refunds_once(db: Database, repo: JobRepo, status: str):
+async def test_failing_any_open_job_refunds_once(db: SqlDatabase, repo: JobRepo, status: str):
     job = await drive(repo, await accepted(repo, cost=6), status)
     failed = await repo.mark_failed(job.id, "the provider failed")
     assert (
@@ -371,7 +374,7 @@ async def test_failing_any_open_job_refunds_once(db: Database, repo: JobRepo, st
 
 
 @pytest.mark.parametrize("status", CANCELLABLE_STATUSES)
-async def test_cancelling_records_who_and_refunds_once(db: Database, repo: JobRepo, status: str):
+async def test_cancelling_records_who_and_refunds_once(db: SqlDatabase, repo: JobRepo, status: str):
     job = await drive(repo, await accepted(repo, cost=6), status)
     cancelled = await repo.mark_cancelled(job.id, actor_id=4242)
     assert cancelled is not None and cancelled.status == "cancelled"
@@ -412,7 +415,7 @@ def every_call(repo: JobRepo, job_id: int) -> list[Any]:
 
 
 @pytest.mark.parametrize("closed", CLOSED)
-async def test_a_closed_job_never_moves_again(db: Database, repo: JobRepo, closed: str):
+async def test_a_closed_job_never_moves_again(db: SqlDatabase, repo: JobRepo, closed: str):
     job = await drive(repo, await accepted(repo, cost=3), closed)
     before = await row_of(db, job.id)
     books = (await ledger_count(db), await usage_rows(db))
@@ -427,14 +430,14 @@ async def test_a_closed_job_never_moves_again(db: Database, repo: JobRepo, close
     assert (await ledger_count(db), await usage_rows(db)) == books
 
 
-async def test_a_closed_job_row_is_left_untouched(db: Database, repo: JobRepo):
+async def test_a_closed_job_row_is_left_untouched(db: SqlDatabase, repo: JobRepo):
     job = await drive(repo, await accepted(repo), "cancelled")
     before = await row_of(db, job.id)
     assert await repo.mark_progress(job.id, "running", None) is False
     assert await row_of(db, job.id) == before
 
 
-async def test_unknown_job_ids_change_nothing(db: Database, repo: JobRepo):
+async def test_unknown_job_ids_change_nothing(db: SqlDatabase, repo: JobRepo):
     await accepted(repo)
     books = (await ledger_count(db), await usage_rows(db))
     for call in every_call(repo, 9999):
@@ -489,7 +492,9 @@ def moved(result: Any) -> bool:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-async def test_random_transitions_keep_the_books_balanced(db: Database, repo: JobRepo, seed: int):
+async def test_random_transitions_keep_the_books_balanced(
+    db: SqlDatabase, repo: JobRepo, seed: int
+):
     rng = random.Random(seed)
     jobs: list[Job] = []
     for _ in range(30):

@@ -274,3 +274,12 @@ def test_model_weights_must_name_a_loaded_model(tmp_path: Path):
         load_catalog(Settings.from_env({"QUOTA_MODEL_WEIGHTS": "nope=2"}))
     with pytest.raises(ConfigError, match="MODELS_DIR"):
         Settings.from_env({"MODELS_DIR": str(tmp_path / "missing")})
+
+
+def test_database_url_selects_postgresql_and_stays_secret():
+    url = "postgresql://bot:pg-password-do-not-print@db.internal:5432/seedance"
+    s = Settings.from_env({"DATABASE_URL": url})
+    assert s.database_url == Secret(url) and Settings.from_env({}).database_url is None
+    assert "pg-password" not in repr(s)
+    error = config_error({"DATABASE_URL": "mysql://bot:pg-password-do-not-print@h/db"})
+    assert error.name == "DATABASE_URL" and "pg-password" not in str(error)

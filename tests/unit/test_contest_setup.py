@@ -95,3 +95,5 @@ def test_every_refusal_has_its_own_text():
 def test_a_window_that_closed_while_making_is_said_so():
     text = m.not_entered_after_delivery(contest(phase=Phase.VOTING), EntryRefusal.CLOSED)
     assert "closed while this video was being made" in text
+    text = m.not_entered_after_delivery(contest(phase=Phase.CANCELLED), EntryRefusal.CLOSED)
+    assert text == "Contest #3 was cancelled while this video was being made."

@@ -145,6 +145,16 @@ class Vote:
     created_at: float
 
 
+@dataclass(frozen=True)
+class JobLink:
+    """A job made with `/video contest:<n>`: the contest to enter it in once delivered."""
+
+    job_id: int
+    contest_id: int
+    settled_at: float | None  # entered or refused: nothing more to do
+    outcome: str | None  # "entered", or an EntryRefusal value
+
+
 class EntryRefusal(StrEnum):
     NOT_YOURS = "not_yours"
     OTHER_SERVER = "other_server"

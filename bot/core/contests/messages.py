@@ -99,8 +99,30 @@ def entry_refusal(reason: EntryRefusal, contest: Contest, job: Job | None = None
     }[reason]
 
 
+def limit_at_acceptance(number: int, limit: int, entries: int, making: int) -> str:
+    """/video contest:<n> refused in the accept transaction: entries plus videos being made."""
+    label = f"Contest #{number}"
+    have = []
+    if entries:
+        have.append(f"{plural(entries, 'entry', 'entries')} in {label}")
+    if making:
+        have.append(f"{plural(making, 'video')} being made for {'it' if entries else label}")
+    return (
+        f"You already have {' and '.join(have) or 'no room'}, and each member may enter "
+        f"{plural(limit, 'video')}. Nothing was charged."
+    )
+
+
+def closed_at_acceptance(number: int | None) -> str:
+    if number is None:
+        return "That contest isn't taking entries. Nothing was charged."
+    return f"Contest #{number} isn't taking entries any more. Nothing was charged."
+
+
 def not_entered_after_delivery(contest: Contest, reason: EntryRefusal) -> str:
     """For the result of `/video contest:<n>` when entering it failed after delivery."""
+    if reason is EntryRefusal.CLOSED and contest.phase is Phase.CANCELLED:
+        return f"{contest.label} was cancelled while this video was being made."
     if reason is EntryRefusal.CLOSED:
         return (
             f"Submissions for {contest.label} closed while this video was being made, so it "

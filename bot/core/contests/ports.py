@@ -15,6 +15,7 @@ from bot.core.contests.domain import (
     Contest,
     Entry,
     EntryRefusal,
+    JobLink,
     NewContest,
     Phase,
     VoteRecord,
@@ -72,4 +73,18 @@ class ContestStore(Protocol):
     ) -> Contest | None: ...
     async def results(self, contest_id: int) -> list[tuple[int, Entry, int]]:
         """The frozen (place, entry, votes) rows, in rank order."""
+        ...
+
+
+class JobContestStore(Protocol):
+    """Videos made with `/video contest:<n>`: the link is written with the job (0007); it is
+    settled once, when the delivered video was entered or refused."""
+
+    async def link_of(self, job_id: int) -> JobLink | None: ...
+    async def settle(self, job_id: int, outcome: str, at: float) -> bool:
+        """Compare-and-set: True for the one call that settled it."""
+        ...
+
+    async def unsettled_delivered(self, limit: int) -> list[int]:
+        """Delivered jobs whose link is not settled (a crash after delivery), oldest first."""
         ...

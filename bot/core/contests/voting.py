@@ -53,9 +53,9 @@ class ContestVoting:
             raise self._refused(VoteRefusal.BOT, contest, entry)
         self._require_voting(contest, entry, now)
         if not entry.is_live:
-            raise self._refused(VoteRefusal.ENTRY_GONE, contest, entry)
+            raise await self._refused_counting(VoteRefusal.ENTRY_GONE, contest, entry, voter_id)
         if entry.user_id == voter_id:
-            raise self._refused(VoteRefusal.OWN_ENTRY, contest, entry)
+            raise await self._refused_counting(VoteRefusal.OWN_ENTRY, contest, entry, voter_id)
         if contest.min_account_age and now - account_created_at < contest.min_account_age:
             raise self._refused(VoteRefusal.ACCOUNT_TOO_NEW, contest, entry)
         if contest.min_member_age and (
@@ -64,7 +64,7 @@ class ContestVoting:
             raise self._refused(VoteRefusal.MEMBER_TOO_NEW, contest, entry)
         record = await self._store.vote(entry, voter_id, now)
         if not isinstance(record, VoteRecord):
-            raise await self._refused_by_store(record, contest, entry, voter_id)
+            raise await self._refused_counting(record, contest, entry, voter_id)
         left = contest.votes_per_member - record.used
         if record.changed:
             return VoteOutcome(
@@ -85,7 +85,7 @@ class ContestVoting:
         self._require_voting(contest, entry, self._clock())
         record = await self._store.take_back(entry, voter_id)
         if not isinstance(record, VoteRecord):
-            raise await self._refused_by_store(record, contest, entry, voter_id)
+            raise await self._refused_counting(record, contest, entry, voter_id)
         left = contest.votes_per_member - record.used
         if record.changed:
             text = m.vote_taken_back(contest, entry, left)
@@ -120,11 +120,12 @@ class ContestVoting:
     ) -> VoteRefused:
         return VoteRefused(reason, m.vote_refusal(reason, contest, entry, left))
 
-    async def _refused_by_store(
+    async def _refused_counting(
         self, reason: VoteRefusal, contest: Contest, entry: Entry, voter_id: int
     ) -> VoteRefused:
-        """A refusal from the database (a race with a close or a disqualification): said
-        with the contest as it is now."""
+        """A refusal said with the contest as it is now (the database's may come from a race
+        with a close or a disqualification), with the votes left when the member can still
+        use them elsewhere (own entry, disqualified entry)."""
         contest = await self._store.get(contest.id) or contest
         entry = await self._store.entry(entry.id) or entry
         left = None

@@ -18,6 +18,7 @@ from bot.core.jobs.schedule import Sight
 from bot.core.jobs.timers import RateGate
 from bot.core.ports import JobStore
 from bot.core.provider import JobResult, VideoProvider
+from bot.core.telemetry import Heartbeat
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class JobContext:
     doorbell: Callable[[int], None] = _no_doorbell  # wakes a job's next look (the poller's)
     cancelling: set[int] = field(default_factory=set)  # our own cancel is at RunComfy
     inflight: set[asyncio.Future[Any]] = field(default_factory=set)  # a shutdown waits on these
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)  # every look beats it (liveness)
 
     async def critical(self, step: Coroutine[Any, Any, T]) -> T:
         """Run a step that must not be cut in half (a paid submit, an upload): shielded from
@@ -69,7 +71,6 @@ class JobContext:
         return fresh
 
     async def fail(self, job: Job, reason: str, *, forget_video: bool = False) -> Job:
-        log.info("job %d failed", job.id)
         closed = await self.store.mark_failed(job.id, reason, forget_video=forget_video)
         return closed or await self.reload(job)
 

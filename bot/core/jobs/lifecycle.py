@@ -61,12 +61,16 @@ class Lifecycle:
         await self._ctx.gate.pause()  # RunComfy asked everyone to slow down
         if not self._ctx.accepting:
             return job  # shutting down: it stays 'accepted' and is sent after the restart
-        if not await self._ctx.store.mark_submitting(job.id):
-            return await self._ctx.reload(job)  # cancelled before it was sent
-        await self._ctx.critical(self._send(job))  # the request id must never be lost
+        # Marking and sending are one step a shutdown waits for, entered with no await after
+        # the check above: a job marked 'submitting' is always sent (and its id kept).
+        await self._ctx.critical(self._mark_and_send(job))
         job = await self._ctx.reload(job)
         await quietly(sink.progress(job), job.id, "progress")
         return job
+
+    async def _mark_and_send(self, job: Job) -> None:
+        if await self._ctx.store.mark_submitting(job.id):  # False: cancelled before it was sent
+            await self._send(job)  # the request id must never be lost
 
     async def _send(self, job: Job) -> None:
         store = self._ctx.store
@@ -86,13 +90,13 @@ class Lifecycle:
             log.warning("job %d: submit refused: %s", job.id, type(exc).__name__)
             await store.mark_failed(job.id, exc.user_message + m.REFUNDED)
             return
-        await store.mark_submitted(job.id, submission.request_id)
-        log.info("job %d submitted as %s", job.id, submission.request_id)
+        await store.mark_submitted(job.id, submission.request_id)  # logged by the StateLog
 
     # --- look ------------------------------------------------------------------------------
 
     async def check(self, watch: Watch) -> Job | None:
         """A look without asking RunComfy (woken by a cancel): the row if it left waiting."""
+        self._ctx.heartbeat.beat()
         fresh = await self._ctx.reload(watch.job)
         if fresh.status in WAITING_STATUSES:
             watch.job = fresh
@@ -102,6 +106,7 @@ class Lifecycle:
     async def look(self, watch: Watch) -> Job | None:
         """One poll: the job once it has left the waiting states, else None. What RunComfy
         answered is left in `watch.answer` for the poller to learn from."""
+        self._ctx.heartbeat.beat()
         job = watch.job
         result = await self._result(job, watch)
         if isinstance(result, Job):
@@ -225,7 +230,6 @@ class Lifecycle:
             # Not silently stuck: the member is refunded and told on the card.
             return await self._ctx.fail(job, m.UNDELIVERABLE)
         await self._ctx.store.mark_delivered(job.id, message_id)
-        log.info("job %d delivered", job.id)
         return await self._ctx.reload(job)
 
     async def _post(

@@ -47,6 +47,9 @@ class Runner:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def __len__(self) -> int:
+        return len(self._active)
+
     def start(
         self, job: Job, sink: JobSink, *, after: Callable[[], Awaitable[object]] | None = None
     ) -> None:

@@ -10,8 +10,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from bot.core.contests.video_entries import CONTEST_REFUSALS, contest_refusal
 from bot.core.domain import Duplicate, Job, JobStatus, NewJob, Refusal
 from bot.core.errors import DuplicateRequest, QuotaRefused
 from bot.core.jobs import messages as m
@@ -22,15 +25,29 @@ from bot.core.jobs.lifecycle import Lifecycle
 from bot.core.jobs.poller import Poller
 from bot.core.jobs.runner import Runner
 from bot.core.jobs.schedule import Tuning
+from bot.core.jobs.statelog import StateLog
 from bot.core.jobs.timers import RateGate
 from bot.core.ports import JobStore
 from bot.core.provider import VideoProvider
 from bot.core.quotas import QuotaService
 from bot.core.schema import VideoRequest
+from bot.core.telemetry import NullTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = 10.0  # seconds in which the same request again is taken as a double click
+# Looks are at most RUNCOMFY_POLL_CEILING (30 s) apart, a rate limit pauses them up to 60 s:
+# longer than this without one while jobs wait means the runner is stuck.
+STALL_SECONDS = 180.0
+
+
+@dataclass(frozen=True)
+class JobLoad:
+    queued: int  # accepted, being sent, or queued at RunComfy
+    running: int  # generating, or being delivered
+    queued_here: int
+    running_here: int
+    oldest_age: float | None  # seconds since the oldest open job was accepted
 
 
 def fingerprint(request: VideoRequest) -> str:
@@ -59,12 +76,15 @@ class JobService:
         job_timeout: float = 1800.0,
         runner_backoff: float = 1.0,
         clock: Callable[[], float] = time.time,
+        telemetry: Telemetry | None = None,
     ) -> None:
         """`poller` is "adaptive" (looks planned from what the bot knows, between
         `poll_floor` and `poll_ceiling` seconds apart) or "fixed" (one look every
         `poll_interval`); `max_rps` caps the looks per second at RunComfy (0: no cap)."""
         if poller not in ("adaptive", "fixed"):
             raise ValueError(f"poller must be 'adaptive' or 'fixed', not {poller!r}")
+        # Every state change passes the StateLog: one log line and one telemetry event each.
+        store = cast(JobStore, StateLog(store, telemetry or NullTelemetry(), clock))
         self._store = store
         self._quotas = quotas
         gate = RateGate(max_rps, clock=time.monotonic)
@@ -92,10 +112,12 @@ class JobService:
         upload_limit: int,
         role_ids: Sequence[int] = (),
         again_of: int | None = None,
+        contest_id: int | None = None,
     ) -> Job:
         """Reserve credits and create the job row; raises QuotaRefused with what to do, and
         DuplicateRequest for a repeat of a request just made (a double click). `again_of`
-        names the job an Again press repeats on purpose."""
+        names the job an Again press repeats on purpose; `contest_id` a contest to enter the
+        video in once delivered (stored with the job, in the same transaction)."""
         if not self._ctx.accepting:
             raise QuotaRefused(m.RESTARTING)
         await self._quotas.screen_model(guild_id, request.model_key)
@@ -116,14 +138,16 @@ class JobService:
             prompt=request.prompt,
             duplicate_since=self._ctx.clock() - DUPLICATE_WINDOW,
             again_of=again_of,
+            contest_id=contest_id,
         )
         outcome = await self._store.accept(new, limits)
+        if isinstance(outcome, Refusal) and outcome.reason in CONTEST_REFUSALS:
+            raise contest_refusal(outcome)  # no room in the contest: nothing charged
         if isinstance(outcome, Refusal):
             raise QuotaRefused(m.refusal_text(outcome, cost, limits, self._quotas.reset_at()))
         if isinstance(outcome, Duplicate):
             log.info("job %d asked for again (a double click?)", outcome.job.id)
             raise DuplicateRequest(m.duplicate_text(outcome.job), outcome.job.id)
-        log.info("job %d accepted (cost %d)", outcome.id, cost)
         return outcome
 
     async def answered(self, job: Job, card_message_id: int) -> None:
@@ -170,6 +194,38 @@ class JobService:
 
     async def guild_removed(self, guild_id: int) -> list[Job]:
         return await self._canceller.guild_removed(guild_id)
+
+    async def load(self, guild_id: int) -> JobLoad:
+        """Open jobs now: queued and running in this server and in all, the oldest's age."""
+        jobs = await self._store.open_jobs()
+        now = self._ctx.clock()
+        waiting = (JobStatus.ACCEPTED, JobStatus.SUBMITTING, JobStatus.QUEUED)
+        here = [j for j in jobs if j.guild_id == guild_id]
+        return JobLoad(
+            queued=sum(1 for j in jobs if j.status in waiting),
+            running=sum(1 for j in jobs if j.status not in waiting),
+            queued_here=sum(1 for j in here if j.status in waiting),
+            running_here=sum(1 for j in here if j.status not in waiting),
+            oldest_age=max((now - j.created_at for j in jobs), default=None),
+        )
+
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        """Every job in the table by status, finished ones included."""
+        return await self._store.count_by_status()
+
+    def tracked(self) -> dict[str, int]:
+        """Sizes of the per-job records kept in memory (they must not grow with finished
+        jobs): jobs the runner holds, jobs the poller watches, keys its scheduler times."""
+        return {
+            "runner_jobs": len(self.runner),
+            "poller_watches": len(self.poller),
+            "scheduler_keys": len(self.poller.scheduler),
+        }
+
+    def runner_alive(self, stall: float = STALL_SECONDS) -> bool:
+        """False when jobs wait at RunComfy and no look has happened for `stall` seconds (a
+        stuck or dead scheduler); an idle runner is alive."""
+        return len(self.poller) == 0 or self._ctx.heartbeat.age() < stall
 
     async def expected_at(self, job: Job) -> float | None:
         return await self._eta.expected_at(job)
