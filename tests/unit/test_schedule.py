@@ -84,10 +84,12 @@ def test_a_queue_never_seen_moving_is_looked_at_on_a_learning_cadence():
     assert early == TUNING.floor and later == TUNING.learn_cap
 
 
-def test_a_job_with_many_behind_it_leaves_the_watching_to_them():
-    alone = next_delay(queued(0), Outlook(10.0), 0.0, TUNING)
-    watched = next_delay(queued(0), Outlook(10.0, behind=400), 0.0, TUNING)
-    assert alone == TUNING.floor and watched == TUNING.ceiling
+def test_a_job_with_many_behind_it_leaves_the_watching_to_them_until_its_start_is_due():
+    alone = next_delay(queued(20), Outlook(1.0), 0.0, TUNING)  # starts in about 21 s
+    watched = next_delay(queued(20), Outlook(1.0, behind=400), 0.0, TUNING)
+    assert math.isclose(alone, 0.7 * 21) and math.isclose(watched, 21.0)
+    # At the head of the line its own start is due: it looks itself, many behind or not.
+    assert next_delay(queued(0), Outlook(10.0, behind=400), 0.0, TUNING) == TUNING.floor
 
 
 def test_the_last_in_a_long_queue_looks_often_for_all_of_them():

@@ -99,17 +99,20 @@ def _late(now: float, expected: float, tuning: Tuning) -> float:
 
 def _queued(sight: Sight, outlook: Outlook, now: float, tuning: Tuning) -> float:
     rate = outlook.drain_rate
+    until_start = math.inf  # seconds to the predicted start; unknown: never
     if sight.position is None or rate is None or rate <= 0:
         own = _learning(now - sight.since, tuning)
     else:
         # Position 0 is next: it starts when one more place frees up. Sparse early, denser
         # as it nears, then steadily sparser once it is late.
         expected = sight.position_since + (sight.position + 1) / rate
+        until_start = max(expected - now, 0.0)
         own = tuning.approach * (expected - now) if now < expected else _late(now, expected, tuning)
     if outlook.behind:
         # Every look of a job behind this one sees the head of the queue move, and the poller
-        # then looks at the jobs that left it: with many behind, its own looks can be rare.
-        return max(own, outlook.behind * tuning.queue_watch)
+        # then looks at the jobs that left it: with many behind, its own looks can be rare,
+        # but not past its own predicted start (the others' count of departures can lag).
+        return max(own, min(outlook.behind * tuning.queue_watch, until_start))
     if outlook.ahead:
         # The last in the queue: its looks time the moves for all those ahead, which then
         # know closely when they started (and so when they will end).
@@ -157,7 +160,14 @@ def _in_turn(now: float, first: float, last: float, outlook: Outlook, tuning: Tu
     every one of them looks at least once inside the window."""
     span = last - first
     shared = outlook.peers * tuning.queue_watch
-    period = min(max(tuning.floor, span / tuning.dense_looks, shared), tuning.ceiling)
+    # At most the window's length: every job looks inside its own window at least once, so a
+    # job whose peers' ends did not reach it (a wide start window) is not left to the ceiling.
+    period = max(
+        tuning.floor,
+        min(span / tuning.dense_looks, tuning.ceiling)
+        if not shared
+        else min(shared, span, tuning.ceiling),
+    )
     offset = outlook.phase * period if outlook.peers else 0.0
     turns = max(0, math.floor((now - first - offset) / period) + 1)
     return first + offset + turns * period - now
