@@ -357,7 +357,7 @@ async def test_the_happy_path_records_each_step(db: SqlDatabase, repo: JobRepo):
     await assert_books_balance(db)
 
 
-@pytest.mark.parametrize("status", OPEN_STATUSES)
+@pytest.mark.parametrize("status", sorted(OPEN_STATUSES))  # a stable order (xdist)
 async def test_failing_any_open_job_refunds_once(db: SqlDatabase, repo: JobRepo, status: str):
     job = await drive(repo, await accepted(repo, cost=6), status)
     failed = await repo.mark_failed(job.id, "the provider failed")
@@ -373,7 +373,7 @@ async def test_failing_any_open_job_refunds_once(db: SqlDatabase, repo: JobRepo,
     await assert_books_balance(db)
 
 
-@pytest.mark.parametrize("status", CANCELLABLE_STATUSES)
+@pytest.mark.parametrize("status", sorted(CANCELLABLE_STATUSES))
 async def test_cancelling_records_who_and_refunds_once(db: SqlDatabase, repo: JobRepo, status: str):
     job = await drive(repo, await accepted(repo, cost=6), status)
     cancelled = await repo.mark_cancelled(job.id, actor_id=4242)
