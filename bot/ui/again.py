@@ -5,7 +5,6 @@ from their own credits. A DynamicItem: `job:again:<id>` keeps working after a re
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -16,41 +15,22 @@ from bot.core.domain import Job
 from bot.core.errors import JobNotFound, UserFacingError
 from bot.core.schema import ModelSpec, VideoRequest
 from bot.ui.checks import reply_ephemeral
+from bot.ui.idbutton import IdButton
 
 GONE = "The model of that video is no longer offered here; use /video to pick another."
 _RANDOM = random.SystemRandom()
 
 
-class AgainButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"job:again:(?P<id>[0-9]{1,20})"
-):
+class AgainButton(IdButton, prefix="job:again:"):
     def __init__(self, job_id: int, label: str = "Again") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"job:again:{job_id}",
-                emoji="🔁",
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> AgainButton:
-        return cls(int(match["id"]))
+        super().__init__(job_id, label=label, emoji="🔁", style=discord.ButtonStyle.secondary)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client  # the SeedanceBot: its services and its video starter
         try:
             if interaction.guild_id is None:
-                raise JobNotFound(self.job_id)
-            job = await bot.services.jobs.job_in_guild(self.job_id, interaction.guild_id)
+                raise JobNotFound(self.row_id)
+            job = await bot.services.jobs.job_in_guild(self.row_id, interaction.guild_id)
             request = repeat(bot.services.catalog, job)
             await bot.starter.start(interaction, request, again_of=job.id)
         except UserFacingError as exc:

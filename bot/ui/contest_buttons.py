@@ -8,7 +8,6 @@ entry, double clicks) are the contest service's and the database's.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Protocol
 
 import discord
@@ -17,6 +16,7 @@ from bot.core.contests import Contest, VoteStatus, account_created_at
 from bot.core.errors import UserFacingError
 from bot.services import Services
 from bot.ui.checks import reply_ephemeral
+from bot.ui.idbutton import IdButton
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -27,63 +27,23 @@ class VotesChanged(Protocol):
     def votes_changed(self, contest: Contest) -> None: ...
 
 
-class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"contest:vote:(?P<id>[0-9]+)"
-):
+class VoteButton(IdButton, prefix="contest:vote:"):
     def __init__(self, entry_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Vote",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"contest:vote:{entry_id}",
-                emoji="🗳️",
-            )
-        )
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> VoteButton:
-        return cls(int(match["id"]))
+        super().__init__(entry_id, label="Vote", emoji="🗳️", style=discord.ButtonStyle.primary)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client  # the SeedanceBot: its services and its contest poster
-        await vote_pressed(bot.services, bot.contest_posts, interaction, self.entry_id)
+        await vote_pressed(bot.services, bot.contest_posts, interaction, self.row_id)
 
 
-class TakeBackButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"contest:take-back:(?P<id>[0-9]+)",
-):
+class TakeBackButton(IdButton, prefix="contest:take-back:"):
     def __init__(self, entry_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Take back",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"contest:take-back:{entry_id}",
-                emoji="↩️",
-            )
-        )
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> TakeBackButton:
-        return cls(int(match["id"]))
+        style = discord.ButtonStyle.secondary
+        super().__init__(entry_id, label="Take back", emoji="↩️", style=style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
-        await take_back_pressed(bot.services, bot.contest_posts, interaction, self.entry_id)
+        await take_back_pressed(bot.services, bot.contest_posts, interaction, self.row_id)
 
 
 def vote_view(entry_id: int) -> discord.ui.View:

@@ -237,7 +237,8 @@ class ContestPoster:
             )
         channel = self._client.get_partial_messageable(channel_id, guild_id=contest.guild_id)
         try:
-            message: discord.Message = await self._paced(channel_id, channel.send(**kwargs))
+            sending = channel.send(**kwargs)
+            message: discord.Message = await self._channels.paced(channel_id, sending)
         except (discord.NotFound, discord.Forbidden) as exc:
             self._channels.refused(channel_id, exc)
             return None
@@ -253,17 +254,10 @@ class ContestPoster:
             channel_id, guild_id=contest.guild_id
         ).get_partial_message(message_id)
         try:
-            await self._paced(channel_id, message.edit(**kwargs))
+            await self._channels.paced(channel_id, message.edit(**kwargs))
         except discord.Forbidden as exc:
             self._channels.refused(channel_id, exc)
         except discord.HTTPException as exc:
             if not isinstance(exc, discord.NotFound) and exc.code != EDIT_TOO_OLD:
                 raise
             log.info("contest %d: message %d not edited (%s)", contest.id, message_id, exc.code)
-
-    async def _paced(self, channel_id: int, call: Coroutine[Any, Any, T]) -> T:
-        try:
-            return await self._channels.paced(channel_id, call)
-        except asyncio.CancelledError:
-            call.close()  # cut off while waiting for the budget (a shutdown): never sent
-            raise

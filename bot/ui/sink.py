@@ -231,7 +231,11 @@ class CardUpdater:
 
     async def paced(self, channel_id: int, call: Coroutine[Any, Any, T]) -> T:
         """A bot-token write, once the channel's and the global budget allow it."""
-        await self._pacer.wait(channel_id)
+        try:
+            await self._pacer.wait(channel_id)
+        except asyncio.CancelledError:
+            call.close()  # cut off while waiting for the budget (a shutdown): never sent
+            raise
         return await call
 
 

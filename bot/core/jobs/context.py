@@ -96,7 +96,6 @@ class Watch:
     failures: int = 0  # looks in a row without an answer
     answer: JobResult | None = None  # what the latest look was told (None: no answer)
     last_at: float | None = None  # when the latest answered look went out
-    left_place: int | None = None  # its place in line, once other jobs' looks say it left
 
 
 async def quietly(step: Coroutine[Any, Any, None], job_id: int, what: str) -> None:
