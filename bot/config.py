@@ -86,6 +86,9 @@ class Settings:
     job_timeout: float = 1800.0
     card_edit_interval: float = 5.0
     shutdown_grace: float = 8.0
+    job_lease_seconds: float = 30.0  # how long a dead process's jobs wait for a taker
+    shard_count: int | None = None  # None: one process, Discord picks the count
+    shard_ids: tuple[int, ...] | None = None  # this process's shards (None: all of them)
     # Only for tests and local tooling: point discord.py at a Discord-compatible server.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -102,6 +105,7 @@ class Settings:
         poll_ceiling = r.get("RUNCOMFY_POLL_CEILING", _positive_float, 30.0)
         if poll_ceiling < poll_floor:
             raise ConfigError("RUNCOMFY_POLL_CEILING", "expected at least RUNCOMFY_POLL_FLOOR")
+        shard_count, shard_ids = _shards(r)
         return cls(
             discord_token=r.get("DISCORD_TOKEN", _secret, None),
             runcomfy_api_token=r.get("RUNCOMFY_API_TOKEN", _secret, None),
@@ -133,6 +137,9 @@ class Settings:
             job_timeout=r.get("JOB_TIMEOUT_SECONDS", _positive_float, 1800.0),
             card_edit_interval=r.get("CARD_EDIT_INTERVAL", _positive_float, 5.0),
             shutdown_grace=r.get("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0),
+            job_lease_seconds=r.get("JOB_LEASE_SECONDS", _lease, 30.0),
+            shard_count=shard_count,
+            shard_ids=shard_ids,
             discord_api_base=r.get("DISCORD_API_BASE", _url, None),
             discord_gateway_url=r.get("DISCORD_GATEWAY_URL", _url, None),
         )
@@ -192,6 +199,34 @@ def _id_list(raw: str) -> tuple[int, ...]:
     if not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError("expected comma-separated numeric server IDs, like 123456789012345678")
     return tuple(int(p) for p in parts)
+
+
+def _shards(r: _Reader) -> tuple[int | None, tuple[int, ...] | None]:
+    """SHARD_COUNT and SHARD_IDS: which of Discord's shards this process runs."""
+    count = r.get("SHARD_COUNT", _positive_int, None)
+    ids = r.get("SHARD_IDS", _shard_list, None)
+    if ids is not None and count is None:
+        raise ConfigError("SHARD_IDS", "needs SHARD_COUNT, the number of shards in all")
+    if ids is not None and count is not None and max(ids) >= count:
+        raise ConfigError("SHARD_IDS", f"expected shard ids from 0 to {count - 1}")
+    return count, ids
+
+
+def _shard_list(raw: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError("expected comma-separated shard numbers, e.g. 0,1") from None
+    if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
+        raise ValueError("expected distinct shard numbers from 0, e.g. 0,1")
+    return ids
+
+
+def _lease(raw: str) -> float:
+    seconds = _positive_float(raw)
+    if seconds < 1.0:
+        raise ValueError("expected at least 1 second")
+    return seconds
 
 
 def _non_negative_int(raw: str) -> int:

@@ -73,7 +73,7 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDa
         catalog,
     )
     jobs = JobService(
-        JobRepo(db),
+        JobRepo(db, lease_seconds=settings.job_lease_seconds),
         quotas,
         runcomfy,
         video_dir=settings.database_path.parent / "videos",
@@ -83,6 +83,7 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDa
         poll_ceiling=settings.poll_ceiling,
         max_rps=settings.max_rps,
         job_timeout=settings.job_timeout,
+        lease_seconds=settings.job_lease_seconds,
         telemetry=metrics,
     )
     contest_store = ContestRepo(db)

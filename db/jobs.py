@@ -5,7 +5,10 @@ transitions that move credits write their ledger row in the same transaction."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
+import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -21,6 +24,7 @@ from bot.core.domain import (
     Refusal,
     sql_list,
 )
+from db import job_leases as leases
 from db.contest_jobs import contest_room
 from db.ledger import ledger_entry
 from db.sql import Row, SqlDatabase, SqlTransaction, for_update, json_text, serialize
@@ -39,9 +43,28 @@ def _job(row: Row) -> Job:
     return Job(**values)
 
 
+def process_name() -> str:
+    """A lease owner's name: unique per process, readable in the table (host and pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 class JobRepo:
-    def __init__(self, db: SqlDatabase) -> None:
+    """`owner` names this process in the leases it holds; `exclusive` says it is the only
+    process on this database (sqlite's case), so at start it takes every open job at once
+    instead of waiting for the leases of its own previous run to run out."""
+
+    def __init__(
+        self,
+        db: SqlDatabase,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        exclusive: bool | None = None,
+    ) -> None:
         self._db = db
+        self.owner = owner or process_name()
+        self.lease_seconds = lease_seconds
+        self.exclusive = db.dialect == "sqlite" if exclusive is None else exclusive
 
     async def accept(self, new: NewJob, limits: Limits) -> Job | Refusal | Duplicate:
         """Reserve the cost and create the job in one transaction, or say why not. The
@@ -102,7 +125,8 @@ class JobRepo:
             row = await tx.fetchone(
                 "INSERT INTO jobs (guild_id, channel_id, user_id, model_path, params, cost,"
                 " period, upload_limit, status, created_at, updated_at, fingerprint, seed_by_bot,"
-                " prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                " prompt, lease_owner, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     new.guild_id,
                     new.channel_id,
@@ -118,6 +142,8 @@ class JobRepo:
                     new.fingerprint,
                     int(new.seed_by_bot),
                     new.prompt,
+                    self.owner,  # the process that accepted it runs it
+                    now + self.lease_seconds,
                 ),
             )
             assert row is not None  # its reserve ledger row comes from a trigger (0003)
@@ -127,6 +153,34 @@ class JobRepo:
                     (row["id"], new.contest_id),
                 )
         return _job(row)
+
+    # --- leases (issue 13): db/job_leases.py --------------------------------------------
+
+    async def claim(self, *, at_start: bool = False, limit: int = 500) -> list[Job]:
+        """Take the open jobs nobody holds (or whose holder stopped renewing) and return them;
+        at start, an exclusive process takes every open job."""
+        rows = await leases.claim(
+            self._db,
+            self.owner,
+            self.lease_seconds,
+            everything=at_start and self.exclusive,
+            limit=limit,
+        )
+        return [_job(row) for row in rows]
+
+    async def renew(self) -> set[int]:
+        """Extend this process's leases; the ids of the open jobs it still holds."""
+        return await leases.renew(self._db, self.owner, self.lease_seconds)
+
+    async def holds(self, job_id: int) -> bool:
+        """Whether this process still holds the job (renewed now): asked right before a step
+        that must not happen twice, such as posting the result."""
+        return await leases.hold(self._db, self.owner, self.lease_seconds, job_id)
+
+    async def release(self) -> int:
+        """Give up every lease at a clean stop, so another process (or the next start) takes
+        the jobs over at once rather than after the lease time."""
+        return await leases.release(self._db, self.owner)
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
@@ -208,8 +262,8 @@ class JobRepo:
         if status == JobStatus.RUNNING:
             await self._db.execute(
                 "UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL"
-                f" AND status IN {_WAITING_SQL}",
-                (time.time(), job_id),
+                f" AND status IN {_WAITING_SQL} AND lease_owner = ?",
+                (time.time(), job_id, self.owner),
             )
         return await self._move(job_id, WAITING_STATUSES, **fields)
 
@@ -229,6 +283,8 @@ class JobRepo:
             job = await _locked(tx, job_id)
             if job is None or job.status is not JobStatus.DELIVERING:
                 return False
+            if job.lease_owner != self.owner:
+                return False  # taken over: the new owner delivers and commits
             await tx.execute(
                 "UPDATE jobs SET status = ?, result_message_id = ?, delivered_at = ?,"
                 " updated_at = ? WHERE id = ?",
@@ -243,7 +299,9 @@ class JobRepo:
         """Any open status -> failed, refunding the reserve. None if it was already closed.
         `forget_video` drops a video URL that must not be shown (an untrusted host)."""
         extra: dict[str, Any] = {"video_url": None} if forget_video else {}
-        return await self._close(job_id, OPEN_STATUSES, JobStatus.FAILED, error=error, **extra)
+        return await self._close(
+            job_id, OPEN_STATUSES, JobStatus.FAILED, guarded=True, error=error, **extra
+        )
 
     async def mark_cancelled(
         self,
@@ -252,18 +310,32 @@ class JobRepo:
         from_statuses: Collection[str] = CANCELLABLE_STATUSES,
         reason: str | None = None,
     ) -> Job | None:
-        """-> cancelled with a refund, only from `from_statuses`; None if it was not there."""
+        """-> cancelled with a refund, only from `from_statuses`; None if it was not there.
+        Any process may cancel any job (a member's button, a moderator): not lease-guarded."""
         return await self._close(
-            job_id, from_statuses, JobStatus.CANCELLED, cancelled_by=actor_id, error=reason
+            job_id,
+            from_statuses,
+            JobStatus.CANCELLED,
+            guarded=False,
+            cancelled_by=actor_id,
+            error=reason,
         )
 
     async def _close(
-        self, job_id: int, from_statuses: Collection[str], status: JobStatus, **fields: Any
+        self,
+        job_id: int,
+        from_statuses: Collection[str],
+        status: JobStatus,
+        *,
+        guarded: bool,
+        **fields: Any,
     ) -> Job | None:
         async with self._db.transaction() as tx:
             job = await _locked(tx, job_id)
             if job is None or job.status not in from_statuses:
                 return None
+            if guarded and job.lease_owner != self.owner:
+                return None  # taken over by another process: its runner decides
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             now = time.time()
             await tx.execute(
@@ -287,8 +359,9 @@ class JobRepo:
         marks = ", ".join("?" for _ in from_statuses)
         sets = ", ".join(f"{k} = ?" for k in fields)
         changed = await self._db.execute(
-            f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ? AND status IN ({marks})",
-            (*fields.values(), time.time(), job_id, *from_statuses),
+            f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ? AND status IN ({marks})"
+            " AND lease_owner = ?",  # a runner whose lease was taken over writes nothing
+            (*fields.values(), time.time(), job_id, *from_statuses, self.owner),
         )
         return changed == 1
 

@@ -69,6 +69,8 @@ class Job:
     fingerprint: str | None = None  # the model and options asked for (the duplicate guard)
     seed_by_bot: bool = False  # the seed was picked by Again, not by the member
     prompt: str = ""  # the prompt, whatever the model's field for it is called
+    lease_owner: str | None = None  # the process running it (issue 13's leases)
+    lease_until: float | None = None  # when another process may take it over
 
     @property
     def is_open(self) -> bool:

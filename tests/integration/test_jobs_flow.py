@@ -112,7 +112,8 @@ async def test_crash_between_submit_and_storing_the_id_is_refunded_not_resent(
     services: Services, sandbox: Sandbox
 ):
     job = await accept(services)
-    assert await JobRepo(services.db).mark_submitting(job.id)  # then the process "died"
+    dead = JobRepo(services.db, owner=job.lease_owner)  # the process that accepted it
+    assert await dead.mark_submitting(job.id)  # then the process "died"
     stuck = await JobRepo(services.db).get(job.id)
     assert stuck is not None
     sink = RecordingSink()
@@ -128,8 +129,9 @@ async def test_resuming_a_queued_job_polls_it_and_never_submits_again(
     sandbox.config.paused = True
     job = await accept(services)
     submission = await services.runcomfy.submit(job.model_path, job.params)
-    assert await JobRepo(services.db).mark_submitting(job.id)
-    assert await JobRepo(services.db).mark_submitted(job.id, submission.request_id)
+    dead = JobRepo(services.db, owner=job.lease_owner)  # the process that accepted it
+    assert await dead.mark_submitting(job.id)
+    assert await dead.mark_submitted(job.id, submission.request_id)
     sandbox.config.paused = False
     resumed = await JobRepo(services.db).get(job.id)
     assert resumed is not None

@@ -90,7 +90,12 @@ class Lifecycle:
             log.warning("job %d: submit refused: %s", job.id, type(exc).__name__)
             await store.mark_failed(job.id, exc.user_message + m.REFUNDED)
             return
-        await store.mark_submitted(job.id, submission.request_id)  # logged by the StateLog
+        if not await store.mark_submitted(job.id, submission.request_id):  # the StateLog logs it
+            # Our lease was taken over while we sent (this process stalled past it): the new
+            # owner found the job 'submitting' and refunded it, so this request must not run.
+            log.error("job %d: lease lost while submitting; cancelling the request", job.id)
+            with contextlib.suppress(RunComfyError):
+                await self._ctx.provider.cancel(submission.request_id)
 
     # --- look ------------------------------------------------------------------------------
 
@@ -165,8 +170,9 @@ class Lifecycle:
         store, state = self._ctx.store, result.state
         if state in (JobState.QUEUED, JobState.RUNNING):
             status = JobStatus.QUEUED if state is JobState.QUEUED else JobStatus.RUNNING
-            if (status, result.queue_position) != (job.status, job.queue_position):
-                await store.mark_progress(job.id, status, result.queue_position)
+            news = (status, result.queue_position) != (job.status, job.queue_position)
+            # Not moved: another process has taken the job over, and shows it.
+            if news and await store.mark_progress(job.id, status, result.queue_position):
                 job = await self._ctx.reload(job)
                 await quietly(sink.progress(job), job.id, "progress")
             return job
@@ -187,6 +193,8 @@ class Lifecycle:
 
     async def deliver(self, job: Job, sink: JobSink) -> Job:
         assert job.video_url is not None
+        if not await self._ctx.store.holds(job.id):
+            return await self._ctx.reload(job)  # taken over: the new owner delivers it
         path = self.video_dir / f"job-{job.id}-{uuid.uuid4().hex[:8]}.mp4"
         try:
             video, too_large = await self._fetch(job, job.video_url, path)
@@ -222,6 +230,9 @@ class Lifecycle:
     async def _hand_over(
         self, job: Job, sink: JobSink, video: Path | None, too_large: bool, path: Path
     ) -> Job:
+        if not await self._ctx.store.holds(job.id):  # the download may have taken a while
+            remove(path)
+            return await self._ctx.reload(job)
         try:
             delivered, message_id = await self._post(job, sink, video, too_large)
         finally:

@@ -138,6 +138,10 @@ class Poller:
         """Places per second RunComfy's queue moves, learned across all jobs; None: not yet."""
         return self.drain.rate(self._clock())
 
+    def unwatch(self, job_id: int) -> None:
+        """Stop looking at a job (another process took it over); its timer finds no watch."""
+        self._forget(job_id)
+
     def wake(self, job_id: int) -> None:
         self.scheduler.wake(job_id)
 

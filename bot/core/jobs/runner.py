@@ -78,10 +78,24 @@ class Runner:
         await quietly(sink.finished(job), job.id, "finished")
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
-        """Pick up every unfinished job from the table (after a restart)."""
-        await self._remove_stale_videos()
+        """Pick up the unfinished jobs from the table at start: every one when this process
+        is the only one on the database, else those no live process holds."""
+        resumed = await self.take_over(sink_for, at_start=True)
+        # Videos of jobs no longer open, left by uploads cut off at a stop (those of open jobs
+        # are removed as each is claimed, and another live process may be using its own).
+        open_ids = {job.id for job in await self._ctx.store.open_jobs()}
+        video_dir = self._lifecycle.video_dir
+        for stale in await asyncio.to_thread(lambda: list(video_dir.glob("job-*-*.mp4"))):
+            if _job_id_of(stale.name) not in open_ids:
+                remove(stale)
+        return resumed
+
+    async def take_over(self, sink_for: Callable[[Job], JobSink], *, at_start: bool = False) -> int:
+        """Claim the open jobs nobody holds (their process stopped or died) and run them on
+        from where their rows are."""
         resumed = 0
-        for job in await self._ctx.store.open_jobs():
+        for job in await self._ctx.store.claim(at_start=at_start):
+            await self._remove_stale_videos(job.id)
             if job.status is JobStatus.ACCEPTED and job.card_message_id is None:
                 # The process died before the member got an answer: they saw "did not
                 # respond" and will try again, so this one must not run (or cost) as well.
@@ -93,10 +107,25 @@ class Runner:
             log.info("resumed %d unfinished job(s)", resumed)
         return resumed
 
-    async def _remove_stale_videos(self) -> None:
-        # Videos left by uploads cut off at the last stop: each job downloads its own again.
+    def drop(self, job_id: int) -> None:
+        """Stop running a job here: another process holds its lease now."""
+        active = self._active.pop(job_id, None)
+        if active is None:
+            return
+        self._poller.unwatch(job_id)
+        if active.task is not None:
+            active.task.cancel()
+        log.warning("job %d: taken over by another process; stopped here", job_id)
+        if not self._active:
+            self._idle.set()
+
+    def running(self) -> set[int]:
+        return set(self._active)
+
+    async def _remove_stale_videos(self, job_id: int) -> None:
+        # Videos left by an upload cut off at the last stop: the job downloads its own again.
         video_dir = self._lifecycle.video_dir
-        for stale in await asyncio.to_thread(lambda: list(video_dir.glob("job-*.mp4"))):
+        for stale in await asyncio.to_thread(lambda: list(video_dir.glob(f"job-{job_id}-*.mp4"))):
             remove(stale)
 
     async def wait_idle(self) -> None:
@@ -176,6 +205,8 @@ class Runner:
             return
         if job.status is JobStatus.DELIVERING:
             job = await self._lifecycle.deliver(job, active.sink)
+            if job.is_open:
+                return  # taken over by another process, which delivers it
         await quietly(active.sink.finished(job), job.id, "finished")
 
     def _look_crashed(self, watch: Watch, active: _Active, exc: Exception) -> float | None:
@@ -206,3 +237,9 @@ class Runner:
         log.error("job %d: failed after %d runner crashes; refunded", job.id, RUNNER_ATTEMPTS)
         if closed is not None:
             await quietly(sink.finished(closed), job.id, "finished")
+
+
+def _job_id_of(name: str) -> int | None:
+    """The job a video file belongs to: `job-<id>-<random>.mp4`."""
+    part = name.split("-")[1] if name.count("-") >= 2 else ""
+    return int(part) if part.isdigit() else None

@@ -21,6 +21,7 @@ from bot.core.jobs import messages as m
 from bot.core.jobs.cancel import Canceller, CancelResult
 from bot.core.jobs.context import JobContext, JobSink
 from bot.core.jobs.eta import Eta
+from bot.core.jobs.leases import LeaseKeeper
 from bot.core.jobs.lifecycle import Lifecycle
 from bot.core.jobs.poller import Poller
 from bot.core.jobs.runner import Runner
@@ -74,6 +75,7 @@ class JobService:
         poll_ceiling: float = 30.0,
         max_rps: float = 0.0,
         job_timeout: float = 1800.0,
+        lease_seconds: float = 30.0,
         runner_backoff: float = 1.0,
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
@@ -100,6 +102,7 @@ class JobService:
         )
         self._ctx.doorbell = self.poller.wake
         self.runner = Runner(self._ctx, lifecycle, self.poller, backoff=runner_backoff)
+        self.leases = LeaseKeeper(store, self.runner, lease_seconds=lease_seconds)
         self._canceller = Canceller(self._ctx)
 
     async def accept(
@@ -244,10 +247,19 @@ class JobService:
         await self.runner.run_here(job, sink)
 
     async def resume_all(self, sink_for: Callable[[Job], JobSink]) -> int:
-        return await self.runner.resume_all(sink_for)
+        """Run on the jobs left open at start, then keep this process's leases and take over
+        those of processes that stop."""
+        resumed = await self.runner.resume_all(sink_for)
+        self.leases.start(sink_for)
+        return resumed
 
     async def wait_idle(self) -> None:
         await self.runner.wait_idle()
 
     async def shutdown(self, grace: float = 10.0) -> None:
+        await self.leases.stop()
         await self.runner.shutdown(grace)
+        try:
+            await self._store.release()  # another process takes the open jobs on at once
+        except Exception:
+            log.exception("could not release the job leases; they run out on their own")
