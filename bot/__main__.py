@@ -25,7 +25,7 @@ from bot.logs import TEXT_FORMAT, install_redaction, use_format
 from bot.ops.discord_api import point_discord_at
 from bot.ops.health import beat_forever
 from bot.services import build_services, load_catalog
-from db.connect import open_database
+from db.connect import hints_for, open_database
 from db.database import SchemaTooNew
 from db.meta import MetaRepo
 from db.postgres import DatabaseUnreachable
@@ -137,7 +137,7 @@ async def run_bot(
     settings: Settings, *, stop: asyncio.Event | None = None, handle_signals: bool = False
 ) -> None:
     """Open everything in one `async with`, run until `stop` (or SIGINT/SIGTERM), close cleanly."""
-    from bot.client import SeedanceBot
+    from bot.client import make_bot
     from bot.health import serving
 
     token = settings.require_discord_token()
@@ -152,12 +152,12 @@ async def run_bot(
     # What `check --health` reads (bot/ops/health.py).
     heartbeat = asyncio.create_task(beat_forever(MetaRepo(db)), name="heartbeat")
     try:
-        async with aiohttp.ClientSession() as session:
-            services = build_services(settings, session, db)
+        async with aiohttp.ClientSession() as session, hints_for(db, url) as hints:
+            services = build_services(settings, session, db, hints)
             assert services.retention is not None
             # RETENTION_DAYS: old prompts and log rows, leftover videos (bot/core/retention.py).
             pruning = asyncio.create_task(services.retention.run_forever(), name="retention")
-            async with SeedanceBot(services) as bot, serving(bot, services, services.metrics):
+            async with make_bot(services) as bot, serving(bot, services, services.metrics):
                 runner = asyncio.create_task(bot.start(token.reveal()), name="discord")
                 stopper = asyncio.create_task(stop.wait(), name="stop")
                 done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

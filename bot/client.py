@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -20,6 +21,7 @@ from bot.ui.contest_posts import ContestPoster
 from bot.ui.contest_video import ContestEntrySink, VideoEntryReporter
 from bot.ui.errors import SeedanceTree
 from bot.ui.joblists import PageButton
+from bot.ui.pacing import GLOBAL_RATE, Pacer
 from bot.ui.sink import CardUpdater, DiscordSink
 from bot.ui.start import VideoStarter
 
@@ -29,7 +31,7 @@ COGS = ("cogs.video", "cogs.jobs", "cogs.quota", "cogs.blocklist", "cogs.contest
 
 
 class SeedanceBot(commands.Bot):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **shards: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -39,10 +41,16 @@ class SeedanceBot(commands.Bot):
             help_command=None,
             tree_cls=SeedanceTree,
             http_trace=services.metrics.discord_trace(),  # counts Discord's 429s
+            **shards,
         )
         self.services = services
+        share = services.settings.discord_share
         self.cards = CardUpdater(
-            self, services.jobs, services.catalog, interval=services.settings.card_edit_interval
+            self,
+            services.jobs,
+            services.catalog,
+            interval=services.settings.card_edit_interval,
+            pacer=Pacer(global_rate=GLOBAL_RATE * share, global_burst=max(1.0, 8 * share)),
         )
         self.starter = VideoStarter(services, self.cards, self.sink_for)
         # Contests: the ticker moves phases on time; the poster writes what goes with them.
@@ -83,10 +91,12 @@ class SeedanceBot(commands.Bot):
         self.cards.rejoined(c.id for c in guild.channels)
 
     async def on_ready(self) -> None:
-        # A server that removed the bot while it was down: its open jobs must stop too.
+        # A server that removed the bot while it was down: its open jobs must stop too. Only
+        # this process's shards' servers are known here; the others are another's to judge.
         here = {g.id for g in self.guilds}
+        settings = self.services.settings
         for guild_id in await self.services.jobs.open_guild_ids():
-            if guild_id not in here:
+            if guild_id not in here and settings.runs_guild(guild_id):
                 await self._left(guild_id)
 
     async def _left(self, guild_id: int) -> None:
@@ -108,3 +118,15 @@ class SeedanceBot(commands.Bot):
             except discord.Forbidden:
                 # The other servers still get their commands; `check --live` names this one.
                 log.error("cannot sync commands to guild %s: the bot is not in it", guild_id)
+
+
+class ShardedSeedanceBot(SeedanceBot, commands.AutoShardedBot):
+    """SHARD_COUNT and SHARD_IDS: some of Discord's shards, in this process."""
+
+
+def make_bot(services: Services) -> SeedanceBot:
+    settings = services.settings
+    if settings.shard_count is None:
+        return SeedanceBot(services)
+    ids = None if settings.shard_ids is None else list(settings.shard_ids)
+    return ShardedSeedanceBot(services, shard_count=settings.shard_count, shard_ids=ids)

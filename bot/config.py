@@ -144,6 +144,20 @@ class Settings:
             discord_gateway_url=r.get("DISCORD_GATEWAY_URL", _url, None),
         )
 
+    @property
+    def discord_share(self) -> float:
+        """This process's part of Discord's global request budget: its shards' part of all
+        of them (each process takes its share, so together they stay under the limit)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return 1.0
+        return len(self.shard_ids) / self.shard_count
+
+    def runs_guild(self, guild_id: int) -> bool:
+        """Whether this process's shards serve the guild (Discord: `(id >> 22) % count`)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
+
     def require_discord_token(self) -> Secret:
         if self.discord_token is None:
             raise ConfigError(

@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 
 def gateway_connected(bot: discord.Client) -> bool:
+    if not bot.is_ready() or bot.is_closed():
+        return False
+    if isinstance(bot, discord.AutoShardedClient):  # every shard of this process
+        return bool(bot.shards) and all(not shard.is_closed() for shard in bot.shards.values())
     ws = bot.ws
-    return bot.is_ready() and not bot.is_closed() and ws is not None and ws.open
+    return ws is not None and ws.open
 
 
 def cached_views(bot: discord.Client) -> int:

@@ -10,6 +10,7 @@ from bot.config import ConfigError, Settings
 from bot.core.catalog import Catalog, CatalogError
 from bot.core.contests import ContestService
 from bot.core.contests.video_entries import VideoEntries
+from bot.core.hints import Hints, LocalHints
 from bot.core.jobs import JobService
 from bot.core.quotas import QuotaPolicy, QuotaService, QuotaStores
 from bot.core.retention import Retention
@@ -25,6 +26,10 @@ from db.meta import MetaRepo
 from db.modlog import ModerationLogRepo
 from db.retention import RetentionRepo
 from db.sql import SqlDatabase
+
+# With other processes on the database, a server's cached rules are read again at least this
+# often (seconds), should the hint of a change made elsewhere be missed.
+RULES_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,16 @@ def quota_stores(db: SqlDatabase) -> QuotaStores:
     )
 
 
-def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDatabase) -> Services:
+def build_services(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    db: SqlDatabase,
+    hints: Hints | None = None,
+) -> Services:
+    """`hints`: how processes sharing the database tell each other of changes (PostgreSQL's
+    LISTEN/NOTIFY, db/notify.py); None: this is the only process."""
     catalog = load_catalog(settings)
+    hints = hints or LocalHints()
     metrics = Metrics()
     runcomfy = RunComfyClient(
         session,
@@ -71,6 +84,8 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDa
         ),
         quota_stores(db),
         catalog,
+        hints=hints,
+        rules_ttl=None if db.dialect == "sqlite" else RULES_TTL,
     )
     jobs = JobService(
         JobRepo(db, lease_seconds=settings.job_lease_seconds),
@@ -85,6 +100,7 @@ def build_services(settings: Settings, session: aiohttp.ClientSession, db: SqlDa
         job_timeout=settings.job_timeout,
         lease_seconds=settings.job_lease_seconds,
         telemetry=metrics,
+        hints=hints,
     )
     contest_store = ContestRepo(db)
     contests = ContestService(contest_store)

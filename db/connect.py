@@ -3,9 +3,13 @@ processes can share it), else the sqlite file (one process; the default)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.core.hints import Hints
 from db.database import Database
+from db.notify import PgHints
 from db.postgres import PgDatabase
 from db.sql import SqlDatabase
 
@@ -20,3 +24,18 @@ async def open_database(
     if url:
         return await PgDatabase.open(url, migrate=migrate, read_only=read_only)
     return await Database.open(path, migrate=migrate, read_only=read_only)
+
+
+@asynccontextmanager
+async def hints_for(db: SqlDatabase, url: str | None) -> AsyncIterator[Hints | None]:
+    """LISTEN/NOTIFY hints between the processes on a PostgreSQL database while the bot runs;
+    None for the sqlite file (one process: its hints stay inside it)."""
+    if not url:
+        yield None
+        return
+    hints = PgHints(db, url)
+    await hints.start()
+    try:
+        yield hints
+    finally:
+        await hints.close()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.catalog import Catalog
 from bot.core.domain import GuildPolicy, GuildRules, Limits, ModerationEntry
 from bot.core.errors import QuotaRefused, UserFacingError
+from bot.core.hints import Hints, LocalHints
 from bot.core.ports import BlocklistStore, LedgerStore, ModerationStore, PolicyStore
 from bot.core.schema import VideoRequest
 from bot.core.text import match_key
@@ -86,11 +87,21 @@ class QuotaService:
         stores: QuotaStores,
         catalog: Catalog | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        hints: Hints | None = None,
+        rules_ttl: float | None = None,
     ) -> None:
+        """`rules_ttl`: seconds a server's cached rules are trusted when other processes may
+        change them (None: until this process changes them); the hints usually drop them
+        sooner."""
         self.defaults = defaults
         self.catalog = catalog or Catalog.shipped()
         self._stores = stores
         self._clock = clock
+        self._hints = hints or LocalHints()
+        self._hints.on("rules", self._changed)
+        self._rules_ttl = rules_ttl
+        self._loaded_at: dict[int, float] = {}
         self._rules: dict[int, GuildRules] = {}
         self._generation: dict[int, int] = {}
         self._loading: dict[int, asyncio.Future[GuildRules]] = {}
@@ -172,7 +183,7 @@ class QuotaService:
 
     async def rules(self, guild_id: int) -> GuildRules:
         cached = self._rules.get(guild_id)
-        if cached is not None:
+        if cached is not None and not self._expired(guild_id):
             return cached
         # One load per server at a time: a burst of commands on a cold cache waits for it
         # instead of each reading the same rows.
@@ -195,7 +206,17 @@ class QuotaService:
         )
         if self._generation.get(guild_id, 0) == generation:
             self._rules[guild_id] = rules
+            self._loaded_at[guild_id] = time.monotonic()
         return rules
+
+    def _expired(self, guild_id: int) -> bool:
+        if self._rules_ttl is None:
+            return False
+        return time.monotonic() - self._loaded_at.get(guild_id, 0.0) > self._rules_ttl
+
+    async def _written(self, guild_id: int) -> None:
+        self._changed(guild_id)
+        await self._hints.send("rules", guild_id)  # the other processes drop theirs too
 
     def _changed(self, guild_id: int) -> None:
         # A load that overlapped this write sees a new generation and does not cache.
@@ -211,12 +232,12 @@ class QuotaService:
     async def update_policy(self, guild_id: int, **fields: int | None) -> GuildPolicy:
         """Set some fields (None clears one back to the default)."""
         updated = await self._stores.policies.update(guild_id, fields)
-        self._changed(guild_id)
+        await self._written(guild_id)
         return updated
 
     async def set_role_allowance(self, guild_id: int, role_id: int, credits: int | None) -> None:
         await self._stores.policies.set_role_allowance(guild_id, role_id, credits)
-        self._changed(guild_id)
+        await self._written(guild_id)
 
     async def grant(
         self, guild_id: int, user_id: int, amount: int, actor_id: int, note: str | None
@@ -234,18 +255,18 @@ class QuotaService:
 
     async def set_model(self, guild_id: int, model_key: str, on: bool, actor_id: int) -> None:
         await self._stores.policies.set_model(guild_id, model_key, on, actor_id)
-        self._changed(guild_id)
+        await self._written(guild_id)
 
     async def models_off(self, guild_id: int) -> frozenset[str]:
         return (await self.rules(guild_id)).models_off
 
     async def ban(self, guild_id: int, user_id: int, actor_id: int, reason: str | None) -> None:
         await self._stores.policies.ban(guild_id, user_id, actor_id, reason)
-        self._changed(guild_id)
+        await self._written(guild_id)
 
     async def unban(self, guild_id: int, user_id: int) -> bool:
         removed = await self._stores.policies.unban(guild_id, user_id)
-        self._changed(guild_id)
+        await self._written(guild_id)
         return removed
 
     async def blocked_terms(self, guild_id: int) -> list[str]:
@@ -257,12 +278,12 @@ class QuotaService:
         if not key:
             raise UserFacingError("A blocked term needs at least one letter or digit.")
         added = await self._stores.blocklist.add(guild_id, key, actor_id)
-        self._changed(guild_id)
+        await self._written(guild_id)
         return added
 
     async def remove_blocked_term(self, guild_id: int, term: str) -> bool:
         removed = await self._stores.blocklist.remove(guild_id, match_key(term))
-        self._changed(guild_id)
+        await self._written(guild_id)
         return removed
 
     async def record_moderation(

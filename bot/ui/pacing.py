@@ -35,6 +35,9 @@ class TokenBucket:
             self._tokens = max(self._tokens - 1, 0.0)
 
 
+GLOBAL_RATE = 40.0  # bot-token requests per second, under Discord's 50 with room for the rest
+
+
 class Pacer:
     """One bucket per channel (Discord: 5 message writes per 5 s, sustained about 1/s; we
     keep one spare) and one across all channels (Discord: 50 requests per second)."""
@@ -43,7 +46,7 @@ class Pacer:
         self,
         channel_rate: float = 1 / 1.1,
         channel_burst: float = 4,
-        global_rate: float = 40.0,
+        global_rate: float = GLOBAL_RATE,
         global_burst: float = 8,
     ) -> None:
         self._channel_rate = channel_rate

@@ -17,6 +17,7 @@ from typing import cast
 from bot.core.contests.video_entries import CONTEST_REFUSALS, contest_refusal
 from bot.core.domain import Duplicate, Job, JobStatus, NewJob, Refusal
 from bot.core.errors import DuplicateRequest, QuotaRefused
+from bot.core.hints import Hints, LocalHints
 from bot.core.jobs import messages as m
 from bot.core.jobs.cancel import Canceller, CancelResult
 from bot.core.jobs.context import JobContext, JobSink
@@ -79,6 +80,7 @@ class JobService:
         runner_backoff: float = 1.0,
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
+        hints: Hints | None = None,
     ) -> None:
         """`poller` is "adaptive" (looks planned from what the bot knows, between
         `poll_floor` and `poll_ceiling` seconds apart) or "fixed" (one look every
@@ -104,6 +106,9 @@ class JobService:
         self.runner = Runner(self._ctx, lifecycle, self.poller, backoff=runner_backoff)
         self.leases = LeaseKeeper(store, self.runner, lease_seconds=lease_seconds)
         self._canceller = Canceller(self._ctx)
+        # A cancel pressed on another process's card: the process running the job looks now.
+        self._hints = hints or LocalHints()
+        self._hints.on("job", self.poller.wake)
 
     async def accept(
         self,
@@ -191,9 +196,12 @@ class JobService:
         moderator: bool,
         reason: str | None = None,
     ) -> CancelResult:
-        return await self._canceller.cancel(
+        result = await self._canceller.cancel(
             job_id, actor_id, guild_id=guild_id, moderator=moderator, reason=reason
         )
+        if result.cancelled:
+            await self._hints.send("job", job_id)
+        return result
 
     async def guild_removed(self, guild_id: int) -> list[Job]:
         return await self._canceller.guild_removed(guild_id)
