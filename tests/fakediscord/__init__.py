@@ -18,6 +18,7 @@ from .model import (
     Overwrite,
     Role,
     User,
+    shard_of,
 )
 from .router import Call
 from .rules import DiscordError, Rules
@@ -50,4 +51,5 @@ __all__ = [
     "Rules",
     "Upload",
     "User",
+    "shard_of",
 ]

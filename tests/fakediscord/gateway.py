@@ -4,6 +4,10 @@ Frames are plain JSON text; discord.py asks for zlib-stream but decompresses onl
 RESUME is answered with op 9 (d=false), so the client re-identifies: simpler than replaying
 missed events, and a path real bots must survive anyway. Events are queued per session and
 written by one task each, so sequence numbers and order always agree.
+
+Sharding is Discord's: an IDENTIFY with `shard: [i, n]` gets only the guilds with
+`(guild_id >> 22) % n == i`, and the events of those guilds; events of no guild (DMs) go to
+shard 0. A session without `shard` gets everything.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
+
+from .model import shard_of, valid_shard
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -25,6 +32,28 @@ log = logging.getLogger(__name__)
 
 MESSAGE_CONTENT = 1 << 15
 GUILD_MEMBERS = 1 << 1
+# Events whose payload is the guild itself: its id is in `id`, not `guild_id`.
+GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+SESSION_START_WINDOW = 24 * 3600.0  # Discord's session_start_limit resets daily
+
+
+def event_guild(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (it picks the shard), None for DMs and the like."""
+    if data.get("guild_id") is not None:
+        return int(data["guild_id"])
+    if event in GUILD_EVENTS and data.get("id") is not None:
+        return int(data["id"])
+    return None
+
+
+def parse_shard(raw: Any) -> tuple[int, int] | None:
+    """IDENTIFY's `shard` as (shard_id, shard_count), or None if Discord would refuse it."""
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        return None
+    shard_id, count = raw
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (shard_id, count)):
+        return None
+    return (shard_id, count) if valid_shard(shard_id, count) else None
 
 
 @dataclass(eq=False)
@@ -34,7 +63,17 @@ class Session:
     intents: int = 0
     seq: int = 0
     identified: bool = False
+    shard: tuple[int, int] | None = None  # (shard_id, shard_count) from IDENTIFY
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+
+    def covers(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets the events of `guild_id` (None: no guild)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0  # Discord sends DMs to shard 0 only
+        return shard_of(guild_id, count) == shard_id
 
     def send(self, op: int, data: Any, event: str | None = None) -> None:
         frame: dict[str, Any] = {"op": op, "d": data, "s": None, "t": event}
@@ -52,21 +91,52 @@ class Gateway:
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []  # every frame the clients sent
         self.refusing = False  # True: the gateway is down (connections answered 503)
+        # What GET /gateway/bot answers; the client picks its shard count from `shards`.
+        self.recommended_shards = 1
+        self.session_start_total = 1000
+        self.max_concurrency = 1
+        self._first_identify: float | None = None  # time.monotonic()
 
     @property
     def ready(self) -> bool:
         return any(s.identified for s in self.sessions)
 
+    def ready_for(self, guild_id: int | None) -> bool:
+        """Whether an identified session gets the events of `guild_id` (None: DMs)."""
+        return any(s.identified and s.covers(guild_id) for s in self.sessions)
+
+    def bot_gateway(self) -> dict[str, Any]:
+        """GET /gateway/bot, as Discord answers it (reset_after in milliseconds)."""
+        elapsed = 0.0
+        if self._first_identify is not None:
+            elapsed = time.monotonic() - self._first_identify
+        return {
+            "url": self.fake.gateway_url,
+            "shards": self.recommended_shards,
+            "session_start_limit": {
+                "total": self.session_start_total,
+                "remaining": max(0, self.session_start_total - self.identify_count),
+                "reset_after": int(max(0.0, SESSION_START_WINDOW - elapsed) * 1000),
+                "max_concurrency": self.max_concurrency,
+            },
+        }
+
     def dispatch(self, event: str, data: dict[str, Any], intent: int | None = None) -> int:
-        """Queue an event for every identified session that asked for it; how many did."""
+        """Queue an event for every identified session that asked for it and whose shard has
+        its guild; how many did."""
         sent = 0
         bot_id = str(self.fake.world.bot_user.id)
+        guild_id = event_guild(event, data)
         for session in self.sessions:
             if not session.identified or (intent is not None and not session.intents & intent):
                 continue
+            if not session.covers(guild_id):
+                continue
             payload = data
-            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & (
-                MESSAGE_CONTENT
+            if (
+                event in ("MESSAGE_CREATE", "MESSAGE_UPDATE")
+                and guild_id is not None  # DMs with the bot keep their content
+                and not session.intents & MESSAGE_CONTENT
             ):
                 mentioned = any(u["id"] == bot_id for u in data.get("mentions", []))
                 if data["author"]["id"] != bot_id and not mentioned:
@@ -148,11 +218,19 @@ class Gateway:
         if data.get("token") != fake.token:
             await session.ws.close(code=4004, message=b"Authentication failed.")
             return
+        if data.get("shard") is not None:
+            shard = parse_shard(data["shard"])
+            if shard is None:
+                await session.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            session.shard = shard
         self.identify_count += 1
+        if self._first_identify is None:
+            self._first_identify = time.monotonic()
         session.intents = int(data.get("intents") or 0)
         session.session_id = uuid.uuid4().hex
         world = fake.world
-        guilds = [g for g in world.guilds if g.bot_present]
+        guilds = [g for g in world.guilds if g.bot_present and session.covers(g.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": world.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0},
@@ -168,8 +246,8 @@ class Gateway:
             "geo_ordered_rtc_regions": [],
             "_trace": ["fake-gateway"],
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
+        if session.shard is not None:
+            ready["shard"] = list(session.shard)
         session.send(0, ready, "READY")
         for guild in guilds:
             session.send(0, guild.payload(), "GUILD_CREATE")
@@ -178,7 +256,7 @@ class Gateway:
 
     def _members_chunk(self, session: Session, data: dict[str, Any]) -> None:
         guild = next((g for g in self.fake.world.guilds if str(g.id) == data.get("guild_id")), None)
-        if guild is None or not guild.bot_present:
+        if guild is None or not guild.bot_present or not session.covers(guild.id):
             return
         members = list(guild.all_members())
         if data.get("user_ids"):

@@ -178,7 +178,18 @@ def new_record(
 async def deliver(
     fake: FakeDiscord, record: InteractionRecord, timeout: float
 ) -> InteractionHandle:
-    await fake.wait_ready(timeout)
+    guild = record.channel.guild
+    gateway = fake.gateway
+    # Sharded clients identify one by one: wait for the one with this guild's shard, not just
+    # any, or a test that acts right after the first READY would fail by chance.
+    try:
+        await fake.world.wait_for(lambda: gateway.ready_for(guild.id if guild else None), timeout)
+    except TimeoutError:
+        if not gateway.ready:
+            raise
+        shards = [s.shard for s in gateway.sessions if s.identified]
+        where = f"guild {guild.id}" if guild else "a DM (shard 0)"
+        raise RuntimeError(f"no identified gateway session has {where}; shards: {shards}") from None
     record.first_callback = asyncio.get_running_loop().create_future()
     record.sent_at = time.monotonic()
     fake.world.interactions[record.id] = record

@@ -66,6 +66,15 @@ def snowflake_time(snowflake: int) -> float:
     return ((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000
 
 
+def valid_shard(shard_id: int, shard_count: int) -> bool:
+    return shard_count >= 1 and 0 <= shard_id < shard_count
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard whose gateway session gets a guild's events: Discord's formula."""
+    return (guild_id >> 22) % shard_count
+
+
 def iso(unix: float) -> str:
     return datetime.datetime.fromtimestamp(unix, datetime.UTC).isoformat()
 

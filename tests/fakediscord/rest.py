@@ -1,4 +1,4 @@
-"""Bot-token REST routes: log-in, command sync, channel messages, DMs, members.
+"""Bot-token REST routes: log-in, the gateway's address, command sync, messages, DMs, members.
 
 Channel routes check the bot's permissions in THAT channel (Rules.enforce_permissions) and
 its membership of the guild (Rules.enforce_guild_membership), as Discord does.
@@ -128,6 +128,13 @@ async def get_application(fake: FakeDiscord, req: Req) -> Reply:
             "tags": [],
         }
     )
+
+
+@route("GET", "/gateway/bot")
+async def get_bot_gateway(fake: FakeDiscord, req: Req) -> Reply:
+    # discord.py's AutoShardedClient without shard_count takes both the shard count and the
+    # gateway URL from here (not DEFAULT_GATEWAY), so the URL must be the fake's own.
+    return Reply(body=fake.gateway.bot_gateway())
 
 
 # command sync

@@ -161,13 +161,14 @@ class FakeDiscord:
         locale: str = "en-US",
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = DEFAULT_MEMBER_PERMISSIONS,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
         """A guild the bot is in (announced with GUILD_CREATE if a client is connected).
 
         `bot_permissions` go to the bot's managed role, `everyone_permissions` to @everyone
-        (which the bot has too, as every member)."""
+        (which the bot has too, as every member); `shard=(i, n)`: an id on shard i of n."""
         return self.world.add_guild(
-            name, upload_limit, locale, bot_permissions, everyone_permissions
+            name, upload_limit, locale, bot_permissions, everyone_permissions, shard=shard
         )
 
     def remove_bot(self, guild: Guild) -> None:

@@ -17,12 +17,15 @@ from .message import EPHEMERAL, Attachment, Message
 from .model import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
+    MIB,
     Channel,
     Guild,
     Member,
     Role,
     User,
+    shard_of,
     snowflake_at,
+    valid_shard,
 )
 
 T = TypeVar("T")
@@ -104,6 +107,19 @@ class World:
         self._last_id = max(snowflake_at(time.time(), 0), self._last_id + 1)
         return self._last_id
 
+    def guild_id_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A new snowflake (as `new_id`) with `(id >> 22) % shard_count == shard_id`."""
+        if not valid_shard(shard_id, shard_count):
+            raise ValueError(f"no shard {shard_id} among {shard_count}")
+        snowflake = self.new_id()
+        # The shard is picked by the id's millisecond: move on to the next one that fits, which
+        # keeps ids increasing (at most shard_count - 1 ms ahead of the clock).
+        ahead = (shard_id - shard_of(snowflake, shard_count)) % shard_count
+        if ahead:
+            snowflake = ((snowflake >> 22) + ahead) << 22
+            self._last_id = snowflake
+        return snowflake
+
     def changed(self) -> None:
         if self._changed is not None:
             self._changed.set()
@@ -152,12 +168,16 @@ class World:
     def add_guild(
         self,
         name: str,
-        upload_limit: int,
-        locale: str,
+        upload_limit: int = 10 * MIB,
+        locale: str = "en-US",
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = DEFAULT_MEMBER_PERMISSIONS,
+        *,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        guild = Guild(self.new_id(), name, upload_limit, locale, self)
+        """A guild the bot is in; `shard=(i, n)` gives it an id on shard i of n."""
+        guild_id = self.new_id() if shard is None else self.guild_id_on_shard(*shard)
+        guild = Guild(guild_id, name, upload_limit, locale, self)
         # @everyone shares the guild's id, as on Discord.
         guild.everyone = Role(guild.id, guild, "@everyone", everyone_permissions)
         guild.bot_role = Role(
