@@ -103,8 +103,10 @@ class Runner:
                 continue
             self.start(job, sink_for(job))
             resumed += 1
-        if resumed:
+        if resumed and at_start:
             log.info("resumed %d unfinished job(s)", resumed)
+        elif resumed:
+            log.warning("took over %d job(s) of a process that stopped renewing them", resumed)
         return resumed
 
     def drop(self, job_id: int) -> None:
