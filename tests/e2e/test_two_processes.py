@@ -161,7 +161,7 @@ async def test_a_killed_process_jobs_are_taken_over_and_delivered_once(
 async def test_a_cancel_on_a_card_the_other_process_runs(
     fake: FakeDiscord, generator: Sandbox, shards: list[Shard], pg_url: str
 ):
-    zero, one = shards
+    _, one = shards
     generator.config.paused = True
     job_id, card = await start_job(fake, one, one.members[0])
     await in_queue(generator, 1)
