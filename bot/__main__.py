@@ -23,7 +23,7 @@ from bot.core.catalog import Catalog
 from bot.core.model_meta import PROMPT_OPTION
 from bot.logs import TEXT_FORMAT, install_redaction, use_format
 from bot.ops.discord_api import point_discord_at
-from bot.ops.health import beat_forever
+from bot.ops.health import beat_forever, heartbeat_key
 from bot.services import build_services, load_catalog
 from db.connect import hints_for, open_database
 from db.database import SchemaTooNew
@@ -150,7 +150,8 @@ async def run_bot(
     url = settings.database_url.reveal() if settings.database_url else None
     db = await open_database(settings.database_path, url)
     # What `check --health` reads (bot/ops/health.py).
-    heartbeat = asyncio.create_task(beat_forever(MetaRepo(db)), name="heartbeat")
+    beat = beat_forever(MetaRepo(db), key=heartbeat_key(settings.shard_ids))
+    heartbeat = asyncio.create_task(beat, name="heartbeat")
     try:
         async with aiohttp.ClientSession() as session, hints_for(db, url) as hints:
             services = build_services(settings, session, db, hints)

@@ -64,7 +64,9 @@ class SeedanceBot(commands.Bot):
             count_interval=services.settings.card_edit_interval * 6,
             on_start=self.contest_video,
         )
-        self.contest_ticker = ContestTicker(services.contests, self.contest_posts)
+        self.contest_ticker = ContestTicker(
+            services.contests, self.contest_posts, only=services.settings.runs_guild
+        )
 
     async def setup_hook(self) -> None:
         await self.load_commands()

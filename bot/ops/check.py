@@ -22,7 +22,7 @@ from bot.config import DEFAULT_RUNCOMFY_BASE_URL, ConfigError, Settings
 from bot.core import provider_errors as e
 from bot.ops.commands import scope_name, sync_due
 from bot.ops.discord_api import api_base, no_voice_warnings, point_discord_at
-from bot.ops.health import probe
+from bot.ops.health import heartbeat_key, probe
 from bot.ops.pg_check import pg_database
 from bot.ops.report import Report
 from bot.runcomfy import RunComfyClient
@@ -67,7 +67,9 @@ async def run_health(settings: Settings) -> int:
         problems = await asyncio.to_thread(probe_endpoint, settings)
     else:
         url = settings.database_url.reveal() if settings.database_url else None
-        problems = await probe(settings.database_path, url=url)
+        problems = await probe(
+            settings.database_path, url=url, key=heartbeat_key(settings.shard_ids)
+        )
     for problem in problems:
         report.problem(problem)
     if not report.problems:

@@ -22,23 +22,41 @@ from db.meta import MetaRepo
 log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "heartbeat"
+
+
+def heartbeat_key(shard_ids: tuple[int, ...] | None) -> str:
+    """Each process beats under its own key (SHARD_IDS), so one process's beat never makes
+    another, stopped one look healthy; one process alone keeps the plain key."""
+    if shard_ids is None:
+        return HEARTBEAT_KEY
+    return f"{HEARTBEAT_KEY}:shards={','.join(str(i) for i in shard_ids)}"
+
+
 HEARTBEAT_SECONDS = 30.0
 # Three missed beats: one slow disk write is not an outage.
 STALE_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
-async def beat_forever(meta: MetaRepo, interval: float = HEARTBEAT_SECONDS) -> None:
+async def beat_forever(
+    meta: MetaRepo, interval: float = HEARTBEAT_SECONDS, *, key: str = HEARTBEAT_KEY
+) -> None:
     """Write the heartbeat now and every `interval` seconds until cancelled."""
     while True:
         try:
-            await meta.set(HEARTBEAT_KEY, str(int(time.time())))
+            await meta.set(key, str(int(time.time())))
         except Exception:
             # A failing write is what the probe is there to notice; keep trying.
             log.exception("could not write the heartbeat")
         await asyncio.sleep(interval)
 
 
-async def probe(database: Path, *, url: str | None = None, now: float | None = None) -> list[str]:
+async def probe(
+    database: Path,
+    *,
+    url: str | None = None,
+    now: float | None = None,
+    key: str = HEARTBEAT_KEY,
+) -> list[str]:
     """Problems that make the bot unhealthy, one line each; empty when it is healthy. `url`:
     the bot runs on PostgreSQL (DATABASE_URL), whose heartbeat is read there."""
     where = "the PostgreSQL database (DATABASE_URL)" if url else f"database {database}"
@@ -47,7 +65,7 @@ async def probe(database: Path, *, url: str | None = None, now: float | None = N
     except Exception as exc:
         return [f"{where} cannot be opened: {exc}"]
     try:
-        raw = await MetaRepo(db).get(HEARTBEAT_KEY)
+        raw = await MetaRepo(db).get(key)
     except Exception as exc:
         return [f"{where} cannot be read: {exc}"]
     finally:

@@ -287,10 +287,13 @@ class ContestService(ContestVoting):
             return None
         return await self._advance(contest, now, closed_by=None)
 
-    async def tick(self) -> list[PhaseChange]:
-        """Advance every due contest; one that fails is logged and left for the next tick."""
+    async def tick(self, only: Callable[[int], bool] | None = None) -> list[PhaseChange]:
+        """Advance every due contest (`only`: of the servers it accepts, by id); one that
+        fails is logged and left for the next tick."""
         changes = []
         for contest in await self.due():
+            if only is not None and not only(contest.guild_id):
+                continue
             try:
                 change = await self.advance(contest)
             except Exception:

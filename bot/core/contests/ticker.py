@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.core.contests.domain import Contest, PhaseChange
@@ -42,11 +43,19 @@ class PhaseHandler(Protocol):
 
 class ContestTicker:
     def __init__(
-        self, contests: ContestService, handler: PhaseHandler, *, interval: float = TICK_SECONDS
+        self,
+        contests: ContestService,
+        handler: PhaseHandler,
+        *,
+        interval: float = TICK_SECONDS,
+        only: Callable[[int], bool] | None = None,
     ) -> None:
+        """`only`: the servers whose contests this process moves and posts (its shards'),
+        so that two processes never post one contest's reveal twice; None: all."""
         self._contests = contests
         self._handler = handler
         self._interval = interval
+        self._only = only
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -77,14 +86,15 @@ class ContestTicker:
     async def _resume(self) -> None:
         try:
             for contest in await self._contests.needing_posts():
-                await self._handler.resume(contest)
+                if self._only is None or self._only(contest.guild_id):
+                    await self._handler.resume(contest)
         except Exception:
             log.exception("resuming contest posts failed; tried again later")
 
     async def tick(self) -> int:
         """One round: advance every due contest and hand each change over; returns how many."""
         try:
-            changes = await self._contests.tick()
+            changes = await self._contests.tick(self._only)
         except Exception:
             log.exception("contest tick failed")
             return 0
