@@ -4,6 +4,7 @@
                          [--burst 200] [--rate 50] [--poll 3] [--max-rps R]
                          [--queue-seconds 5] [--run-seconds 20] [--concurrency 100]
                          [--settle 1] [--timeout S] [--keep]
+                         [--processes N] [--database postgres|postgresql://...]
 
 Run from the repository root; about 3.5 minutes per poller at full size on 2 cores, 40 s for
 `--jobs 100 --channels 10 --burst 50`. Progress goes to stderr every 15 s, figures to stdout.
@@ -19,6 +20,15 @@ per job, so no quota refuses anything) and RUNCOMFY_POLLER set per run. The fixe
 with RUNCOMFY_MAX_RPS=0 (no cap: the poller as it was before the cap existed); the adaptive one
 with `--max-rps` (default: the product's default). One guild, `--channels` text channels,
 `--jobs` members.
+
+Several processes (`--processes N`, on PostgreSQL only: `--database postgres` starts a throwaway
+cluster, a `postgresql://` URL is used as is and must be empty or the bench's own): N bot
+processes, shards 0..N-1 of N (SHARD_COUNT, SHARD_IDS), each in its own work folder `p<i>/`, all
+on the one database; one guild per shard, the channels and members dealt out between them (job n
+is member n's, in guild n % N), and the burst waits until every guild's shard is identified and
+has the commands. The figures are the processes taken together (the fake and the sandbox see
+them all); CPU and RSS are also given per process, with the jobs each delivered
+(bench/processes.py).
 
 Phases:
 1. a burst of `--burst` simultaneous /video invocations (asyncio.gather of `fake.invoke`);
@@ -63,18 +73,30 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
+import psutil  # type: ignore[import-untyped]  # noqa: E402
 
+from bench.processes import (  # noqa: E402
+    DATABASE_HELP,
+    Databases,
+    check_args,
+    describe,
+    dump_jobs,
+    report_processes,
+    shard_env,
+)
 from bot.config import DEFAULT_MAX_RPS  # noqa: E402
 from bot.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from db.connect import open_database  # noqa: E402
 from db.database import Database  # noqa: E402
+from db.sql import SqlDatabase  # noqa: E402
 from tests.e2e.harness import BOT_TOKEN, BotProcess, bot_env  # noqa: E402
 from tests.fakediscord import EPHEMERAL, FakeDiscord, InteractionHandle, Rules  # noqa: E402
 from tests.fakediscord.model import Channel, Guild, Member  # noqa: E402
@@ -87,6 +109,7 @@ PROGRESS_SECONDS = 15.0
 SHORT_SECONDS = 2.5  # --short: queue and run seconds of each job
 SAME_MOMENT = 0.005  # a request this close before a stage change was the one that caused it
 POLLERS = ("fixed", "adaptive")
+Print = Callable[[str], None]
 
 
 @dataclass
@@ -108,6 +131,7 @@ class Tracker:
         self.items: list[Tracked] = []
         self._scanned = 0
         self.results: dict[int, int] = {}  # job id -> result message id (from the channel)
+        self.posted: Counter[int] = Counter()  # job id -> result messages seen (duplicates)
 
     def add(self, tracked: Tracked) -> None:
         self.items.append(tracked)
@@ -137,6 +161,7 @@ class Tracker:
                 number = message.content[marker + 12 :].split(" ", 1)[0].rstrip(".")
                 if number.isdigit():
                     self.results[int(number)] = message.id
+                    self.posted[int(number)] += 1
         for tracked in self.items:
             if tracked.ended is not None:
                 continue
@@ -174,13 +199,20 @@ class Peak:
     samples: int = 0
     max_active: int = 0
     rss_at_max_active: int = 0  # the highest RSS sampled while max_active jobs were active
+    each: list[int] = field(default_factory=list)  # the peak of every bot process on its own
 
 
-async def sample(proc: psutil.Process, tracker: Tracker, sandbox: Sandbox, peak: Peak) -> None:
-    """RSS of the bot every SAMPLE_SECONDS; remember the peak and the load at that moment."""
+async def sample(
+    procs: Sequence[psutil.Process], tracker: Tracker, sandbox: Sandbox, peak: Peak
+) -> None:
+    """RSS of the bot processes (their sum) every SAMPLE_SECONDS; remember the peak and the
+    load at that moment, and each process's own peak."""
+    peak.each = [0] * len(procs)
     while True:
         with contextlib.suppress(psutil.Error):
-            rss = proc.memory_info().rss
+            each = [proc.memory_info().rss for proc in procs]
+            peak.each = [max(a, b) for a, b in zip(peak.each, each, strict=True)]
+            rss = sum(each)
             active = tracker.active
             peak.samples += 1
             if active > peak.max_active:
@@ -264,6 +296,22 @@ def build_world(
     return guild, made, members
 
 
+def build_shards(
+    fake: FakeDiscord, jobs: int, channels: int, shards: int
+) -> tuple[list[Guild], list[tuple[Member, Channel]]]:
+    """One guild per shard (of `shards`); channel c goes to guild c % shards, member n to guild
+    n % shards. Returns the guilds and, for every job n, member n and a channel of its guild
+    (round-robin over that guild's channels)."""
+    guilds = [fake.add_guild(f"Bench Club {i}", shard=(i, shards)) for i in range(shards)]
+    made = [guilds[c % shards].add_text_channel(f"videos-{c}") for c in range(channels)]
+    by_guild = [made[i::shards] for i in range(shards)]
+    places = []
+    for n in range(jobs):
+        mine = by_guild[n % shards]
+        places.append((guilds[n % shards].add_member(f"member-{n}"), mine[n // shards % len(mine)]))
+    return guilds, places
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--jobs", type=int, default=1000, help="videos in total (default 1000)")
@@ -285,7 +333,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--settle", type=float, default=1.0, help="idle seconds between bot ready and the burst"
     )
     p.add_argument("--keep", action="store_true", help="keep the work folder (bot log, db)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="bot processes, shards 0..N-1 of N with a guild each (above 1: PostgreSQL only)",
+    )
+    p.add_argument("--database", metavar="postgres|URL", help=DATABASE_HELP)
     args = p.parse_args(argv)
+    check_args(args, p)
     if args.queue_seconds is None:
         args.queue_seconds = SHORT_SECONDS if args.short else 5.0
     if args.run_seconds is None:
@@ -293,47 +350,72 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-async def start_bot(
+async def start_bots(
     fake: FakeDiscord,
     sandbox: Sandbox,
-    guild: Guild,
+    guilds: Sequence[Guild],
     workdir: Path,
     args: argparse.Namespace,
     poller: str,
-) -> BotProcess:
-    env = bot_env(
-        api_base=fake.api_base,
-        gateway_url=fake.gateway_url,
-        runcomfy_url=sandbox.url,
-        runcomfy_token=SANDBOX_TOKEN,
-        database=workdir / "data" / "bot.db",
-        guild_ids=[guild.id],
-        RUNCOMFY_POLL_INTERVAL=str(args.poll),
-        RUNCOMFY_POLLER=poller,
-        RUNCOMFY_MAX_RPS=str(max_rps(args, poller)),
-        CARD_EDIT_INTERVAL=str(args.card_interval),
-        PYTHONPATH=str(ROOT),
-    )
-    bot = BotProcess(env, workdir)
-    await bot.start()
+    url: str | None,
+) -> list[BotProcess]:
+    """`args.processes` bot processes (one: in the work folder itself, not sharded; more: each
+    in `p<i>/`, shard i); returns once each has logged in and its commands are synced."""
+    count = args.processes
+    bots = []
+    for i in range(count):
+        folder = workdir if count == 1 else workdir / f"p{i}"
+        folder.mkdir(exist_ok=True)
+        env = bot_env(
+            api_base=fake.api_base,
+            gateway_url=fake.gateway_url,
+            runcomfy_url=sandbox.url,
+            runcomfy_token=SANDBOX_TOKEN,
+            database=folder / "data" / "bot.db",
+            guild_ids=[guild.id for guild in guilds],
+            RUNCOMFY_POLL_INTERVAL=str(args.poll),
+            RUNCOMFY_POLLER=poller,
+            RUNCOMFY_MAX_RPS=str(max_rps(args, poller)),
+            CARD_EDIT_INTERVAL=str(args.card_interval),
+            PYTHONPATH=str(ROOT),
+            **({"DATABASE_URL": url} if url else {}),
+            **shard_env(i, count),
+        )
+        bots.append(BotProcess(env, folder))
+    await asyncio.gather(*(bot.start() for bot in bots))
     try:
         await fake.wait_for(lambda: fake.gateway.identify_count > 0 or None, timeout=60)
-        await fake.wait_for(
-            lambda: any(c["name"] == "video" for c in fake.commands(guild)) or None, timeout=60
-        )
+        for guild in guilds:
+            await fake.wait_for(partial(fake.gateway.ready_for, guild.id), timeout=60)
+            await fake.wait_for(partial(has_commands, fake, guild), timeout=60)
     except TimeoutError:
-        raise SystemExit("the bot did not log in / sync:\n" + bot.logs()) from None
-    return bot
+        await asyncio.gather(*(stop_bot(bot) for bot in bots))
+        logs = "\n".join(bot.logs() for bot in bots)
+        raise SystemExit("the bot did not log in / sync:\n" + logs) from None
+    return bots
+
+
+def has_commands(fake: FakeDiscord, guild: Guild) -> bool:
+    return any(c["name"] == "video" for c in fake.commands(guild))
+
+
+async def stop_bot(bot: BotProcess) -> None:
+    try:
+        await bot.stop(timeout=30)
+    except TimeoutError:
+        await bot.kill()
 
 
 def max_rps(args: argparse.Namespace, poller: str) -> float:
     return args.max_rps if poller == "adaptive" else 0.0
 
 
-async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
+async def run(args: argparse.Namespace, poller: str, databases: Databases) -> dict[str, float]:
     """One run with one poller: prints its figures, returns the ones compared."""
     figures: dict[str, float] = {}
     jobs, burst = args.jobs, min(args.burst, args.jobs)
+    count = args.processes
+    url = await databases.fresh(poller)
     workdir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     config = SandboxConfig(
         token=SANDBOX_TOKEN,
@@ -362,33 +444,44 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
     out("fake Discord rules: defaults (3 s deadline, rate limits as Discord)")
     out(f"wait timeout: {timeout:.0f} s")
     out(f"cpu cores: {psutil.cpu_count()}")
+    if url is not None:
+        shards = f": shards 0..{count - 1} of {count}, one guild each" if count > 1 else ""
+        out(f"bot processes: {count}{shards}")
+        out(f"database: {describe(args.database)}")
 
     me = psutil.Process()
     me_cpu0 = me.cpu_times()
     async with FakeDiscord(token=BOT_TOKEN, rules=Rules()) as fake, Sandbox(config) as sandbox:
-        guild, channels, members = build_world(fake, jobs, args.channels)
+        if count == 1:
+            guild, channels, members = build_world(fake, jobs, args.channels)
+            guilds = [guild]
+            places = [(members[n], channels[n % len(channels)]) for n in range(jobs)]
+        else:
+            guilds, places = build_shards(fake, jobs, args.channels, count)
         t0 = time.monotonic()
-        bot = await start_bot(fake, sandbox, guild, workdir, args, poller)
-        out(f"bot start-up to commands synced: {time.monotonic() - t0:.1f} s (pid {bot.pid})")
+        bots = await start_bots(fake, sandbox, guilds, workdir, args, poller, url)
+        pids = ", ".join(str(bot.pid) for bot in bots)
+        out(
+            f"bot start-up to commands synced: {time.monotonic() - t0:.1f} s "
+            f"(pid{'s' if count > 1 else ''} {pids})"
+        )
         await asyncio.sleep(args.settle)
-        proc = psutil.Process(bot.pid)
+        procs = [psutil.Process(bot.pid) for bot in bots]
         tracker = Tracker(fake)
         peak = Peak()
-        sampler = asyncio.create_task(sample(proc, tracker, sandbox, peak))
+        sampler = asyncio.create_task(sample(procs, tracker, sandbox, peak))
         delivered_ok = False
         try:
             # Phase 1: the burst.
-            bot_cpu0, me_cpu_b0 = cpu_seconds(proc), cpu_seconds(me)
+            bot_cpu0, me_cpu_b0 = [cpu_seconds(p) for p in procs], cpu_seconds(me)
             t1 = time.monotonic()
             wave = await asyncio.gather(
-                *(
-                    invoke(fake, tracker, n, members[n], channels[n % len(channels)])
-                    for n in range(burst)
-                )
+                *(invoke(fake, tracker, n, *places[n]) for n in range(burst))
             )
             await asyncio.gather(*(acknowledged(t) for t in wave))
             burst_s = time.monotonic() - t1
-            burst_cpu = (cpu_seconds(proc) - bot_cpu0, cpu_seconds(me) - me_cpu_b0)
+            burst_each = [cpu_seconds(p) - c for p, c in zip(procs, bot_cpu0, strict=True)]
+            burst_cpu = (sum(burst_each), cpu_seconds(me) - me_cpu_b0)
             # Phase 2: the rest, paced.
             t2 = time.monotonic()
             rest: list[Tracked] = []
@@ -397,7 +490,7 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
                 due = t2 + i / args.rate
                 if (wait := due - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
-                tracked = await invoke(fake, tracker, n, members[n], channels[n % len(channels)])
+                tracked = await invoke(fake, tracker, n, *places[n])
                 rest.append(tracked)
                 acks.append(asyncio.create_task(acknowledged(tracked)))
                 if i % 50 == 0:
@@ -419,23 +512,26 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
                 await asyncio.sleep(SCAN_SECONDS)
             wait_s = time.monotonic() - t3
             total_s = time.monotonic() - t1
-            cpu = proc.cpu_times()
-            bot_cpu = cpu.user + cpu.system
-            bot_rss_end = proc.memory_info().rss
+            cpu_each = [cpu_seconds(p) for p in procs]
+            bot_cpu = sum(cpu_each)
+            rss_each = [p.memory_info().rss for p in procs]
+            bot_rss_end = sum(rss_each)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
-            try:
-                await bot.stop(timeout=30)
-            except TimeoutError:
-                await bot.kill()
+            await asyncio.gather(*(stop_bot(bot) for bot in bots))
         me_cpu1 = me.cpu_times()
 
-        db = await Database.open(workdir / "data" / "bot.db")
+        db: SqlDatabase
+        if url is None:
+            db = await Database.open(workdir / "data" / "bot.db")
+        else:
+            db = await open_database(workdir / "data" / "bot.db", url, migrate=False)
         try:
             rows = await db.fetchall(
-                "SELECT id, status, request_id, result_message_id FROM jobs ORDER BY id"
+                "SELECT id, status, request_id, result_message_id, guild_id, lease_owner"
+                " FROM jobs ORDER BY id"
             )
         finally:
             await db.close()
@@ -462,7 +558,7 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
         out(f"burst ack max: {max(burst_acks, default=math.nan):.0f} ms")
         out(
             f"CPU while the burst was acknowledged ({burst_s * 1000:.0f} ms wall): "
-            f"bot {burst_cpu[0] * 1000:.0f} ms, "
+            f"bot {burst_cpu[0] * 1000:.0f} ms{each_ms(burst_each)}, "
             f"this process (fake Discord + sandbox) {burst_cpu[1] * 1000:.0f} ms"
         )
         if rest:
@@ -607,7 +703,7 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
         )
 
         out("")
-        out("## bot process")
+        out("## bot process" if count == 1 else f"## bot processes ({count}, taken together)")
         out(
             f"peak RSS: {peak.rss / 2**20:.0f} MB with {peak.active} jobs active "
             f"({peak.provider_active} queued/generating at the provider)   "
@@ -621,7 +717,7 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
         out(f"CPU (user+system): {bot_cpu:.1f} s = {bot_cpu / jobs * 1000:.1f} ms per job")
         me_cpu = (me_cpu1.user + me_cpu1.system) - (me_cpu0.user + me_cpu0.system)
         out(f"bench process CPU (fake Discord + sandbox): {me_cpu:.1f} s")
-        text = bot.logs()
+        text = "\n".join(bot.logs() for bot in bots)
         lines = text.splitlines()
         warnings = [ln for ln in lines if " WARNING " in ln and "voice will NOT" not in ln]
         errors = [ln for ln in lines if " ERROR " in ln or " CRITICAL " in ln]
@@ -641,7 +737,14 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
             if ends.get(how):
                 out(f"jobs {how}: {ends[how]}")
         out(f"bot's table: {dict(Counter(r['status'] for r in rows))}")
+        if url is not None:
+            twice = sum(1 for posted in tracker.posted.values() if posted > 1)
+            out(f"jobs with more than one result message: {twice}   (target: 0)")
+            out(f"sandbox submits per job: {len(sandbox.state.jobs) / jobs:.2f}   (target: 1)")
+            report_processes(out, bots, cpu_each, peak.each, rss_each, rows, jobs)
         if args.keep or not delivered_ok or ends.get("delivered", 0) != jobs:
+            if url is not None:
+                await keep_database(url, databases, workdir, out)
             out(f"work folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -650,12 +753,30 @@ async def run(args: argparse.Namespace, poller: str) -> dict[str, float]:
     return figures
 
 
+def each_ms(seconds: Sequence[float]) -> str:
+    """Per process, for several: " (a + b ms)"."""
+    if len(seconds) < 2:
+        return ""
+    return " (" + " + ".join(f"{s * 1000:.0f}" for s in seconds) + " ms)"
+
+
+async def keep_database(url: str, databases: Databases, workdir: Path, out: Print) -> None:
+    """With the work folder: the jobs table as CSV, and the throwaway cluster's server log."""
+    with contextlib.suppress(Exception):
+        await dump_jobs(url, workdir / "jobs.csv")
+        out(f"jobs table: {workdir / 'jobs.csv'}")
+    if databases.cluster is not None:
+        with contextlib.suppress(OSError):
+            shutil.copy(databases.cluster.root / "server.log", workdir / "postgres.log")
+
+
 def stage_changes(
     sandbox: Sandbox, poll_times: dict[str, list[float]], out: Callable[[str], None]
 ) -> dict[str, float]:
     """Provider stage change (start, finish) -> the bot's first look at or after it."""
     wall = time.time() - time.monotonic()
-    started, finished = [], []
+    started: list[float] = []
+    finished: list[float] = []
     for rid, job in sandbox.state.jobs.items():
         times = poll_times.get(rid, [])
         changes = (
@@ -739,10 +860,14 @@ def main(argv: list[str] | None = None) -> int:
     args.revision = revision()
     pollers = POLLERS if args.poller == "both" else (args.poller,)
     results: dict[str, dict[str, float]] = {}
-    for n, poller in enumerate(pollers):
-        if n:
-            print("\n")
-        results[poller] = asyncio.run(run(args, poller))
+    databases = Databases(args.database)
+    try:
+        for n, poller in enumerate(pollers):
+            if n:
+                print("\n")
+            results[poller] = asyncio.run(run(args, poller, databases))
+    finally:
+        databases.close()
     if len(results) == 2:
         compare(results, args)
     return 0
