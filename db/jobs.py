@@ -5,10 +5,7 @@ transitions that move credits write their ledger row in the same transaction."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
-import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -43,11 +40,6 @@ def _job(row: Row) -> Job:
     return Job(**values)
 
 
-def process_name() -> str:
-    """A lease owner's name: unique per process, readable in the table (host and pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 class JobRepo:
     """`owner` names this process in the leases it holds; `exclusive` says it is the only
     process on this database (sqlite's case), so at start it takes every open job at once
@@ -62,7 +54,7 @@ class JobRepo:
         exclusive: bool | None = None,
     ) -> None:
         self._db = db
-        self.owner = owner or process_name()
+        self.owner = owner or leases.process_name()
         self.lease_seconds = lease_seconds
         self.exclusive = db.dialect == "sqlite" if exclusive is None else exclusive
 
@@ -156,7 +148,7 @@ class JobRepo:
 
     # --- leases (issue 13): db/job_leases.py --------------------------------------------
 
-    async def claim(self, *, at_start: bool = False, limit: int = 500) -> list[Job]:
+    async def claim(self, *, at_start: bool = False, limit: int | None = 500) -> list[Job]:
         """Take the open jobs nobody holds (or whose holder stopped renewing) and return them;
         at start, an exclusive process takes every open job."""
         rows = await leases.claim(
@@ -164,23 +156,27 @@ class JobRepo:
             self.owner,
             self.lease_seconds,
             everything=at_start and self.exclusive,
-            limit=limit,
+            limit=None if at_start else limit,
         )
         return [_job(row) for row in rows]
 
-    async def renew(self) -> set[int]:
-        """Extend this process's leases; the ids of the open jobs it still holds."""
-        return await leases.renew(self._db, self.owner, self.lease_seconds)
+    async def renew(self, job_ids: Collection[int]) -> set[int]:
+        """Extend this process's leases on the jobs it runs; the ids it still holds."""
+        return await leases.renew(self._db, self.owner, self.lease_seconds, job_ids)
 
     async def holds(self, job_id: int) -> bool:
         """Whether this process still holds the job (renewed now): asked right before a step
         that must not happen twice, such as posting the result."""
         return await leases.hold(self._db, self.owner, self.lease_seconds, job_id)
 
-    async def release(self) -> int:
-        """Give up every lease at a clean stop, so another process (or the next start) takes
-        the jobs over at once rather than after the lease time."""
-        return await leases.release(self._db, self.owner)
+    async def release(self, keep: Collection[int] = ()) -> int:
+        """Give up the leases (but those of `keep`, jobs still in a step) at a clean stop, so
+        another process takes the jobs over at once rather than after the lease time. An
+        exclusive process keeps them: its next start takes every job anyway, and a step that
+        outlives the stop's grace still writes its outcome as the holder."""
+        if self.exclusive:
+            return 0
+        return await leases.release(self._db, self.owner, keep)
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

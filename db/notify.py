@@ -39,7 +39,7 @@ class PgHints(Handlers):
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
 
@@ -66,8 +66,8 @@ class PgHints(Handlers):
                 self.listening.set()
                 await lost.wait()
                 log.warning("hint listener lost its connection; reconnecting")
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("hint listener cannot connect (%s); retrying", type(exc).__name__)
+            except Exception as exc:  # whatever it is (the type only: the URL is a secret)
+                log.warning("hint listener cannot listen (%s); retrying", type(exc).__name__)
             finally:
                 self.listening.clear()
                 if conn is not None and not conn.is_closed():

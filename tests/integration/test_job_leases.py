@@ -49,7 +49,7 @@ async def test_a_lease_run_out_is_taken_over_and_the_old_holder_writes_nothing(
     taken = await b.claim()
     assert [j.id for j in taken] == [job.id] and taken[0].lease_owner == "b"
     assert taken[0].status is JobStatus.RUNNING  # carried on from where the row is
-    assert await a.renew() == set()
+    assert await a.renew({job.id}) == set()
     assert not await a.holds(job.id)
     assert not await a.mark_delivering(job.id, "https://cdn.example/a.mp4")
     assert await a.mark_failed(job.id, "stale") is None
@@ -67,7 +67,7 @@ async def test_renewal_keeps_a_job_from_being_taken(sql_db: SqlDatabase):
     a, b = process(sql_db, "a"), process(sql_db, "b")
     job = await accepted(a)
     await run_out(sql_db, job.id)
-    assert await a.renew() == {job.id}
+    assert await a.renew({job.id}) == {job.id}
     assert await b.claim() == []
 
 
@@ -76,7 +76,7 @@ async def test_any_process_cancels_any_job(sql_db: SqlDatabase):
     job = await drive(a, await accepted(a), "queued")
     closed = await b.mark_cancelled(job.id, actor_id=99)
     assert closed is not None and closed.status is JobStatus.CANCELLED
-    assert await a.renew() == set()  # closed jobs are not held
+    assert await a.renew({job.id}) == set()  # closed jobs are not held
     await assert_books_balance(sql_db)
 
 
@@ -84,8 +84,26 @@ async def test_a_clean_stop_releases_its_jobs_for_others_at_once(sql_db: SqlData
     a, b = process(sql_db, "a"), process(sql_db, "b")
     jobs = [await accepted(a) for _ in range(3)]
     await a.mark_cancelled(jobs[2].id, actor_id=1)
-    assert await a.release() == 2  # the closed one is nobody's business
-    assert sorted(j.id for j in await b.claim()) == [jobs[0].id, jobs[1].id]
+    assert await a.release(keep={jobs[1].id}) == 1  # the closed one is nobody's business
+    assert [j.id for j in await b.claim()] == [jobs[0].id]  # the kept one is still a's
+
+
+async def test_an_exclusive_process_keeps_its_leases_at_a_stop(sql_db: SqlDatabase):
+    sole = JobRepo(sql_db, owner="sole", exclusive=True)
+    job = await accepted(sole)
+    assert await sole.release() == 0
+    assert await sole.mark_submitting(job.id)  # a step that outlived the stop still writes
+
+
+async def test_a_job_held_but_no_longer_run_is_taken_up_once_its_lease_runs_out(
+    sql_db: SqlDatabase,
+):
+    a = process(sql_db, "a")
+    job = await accepted(a)
+    assert await a.renew(set()) == set()  # its runner gave it up: not renewed
+    assert await a.claim() == []  # the lease from the accept still holds
+    await run_out(sql_db, job.id)
+    assert [j.id for j in await a.claim()] == [job.id]
 
 
 async def test_an_exclusive_process_takes_every_open_job_at_start(sql_db: SqlDatabase):
@@ -107,4 +125,5 @@ async def test_two_processes_claiming_at_once_never_share_a_job(backend: Backend
     claims = [(i % 2, j.id) for i, taken in enumerate(rounds) for j in taken]
     ids = [job_id for _, job_id in claims]
     assert sorted(ids) == sorted(j.id for j in jobs)  # every job claimed, none twice
-    assert await first.renew() | await second.renew() == {j.id for j in jobs}
+    everything = {j.id for j in jobs}
+    assert await first.renew(everything) | await second.renew(everything) == everything

@@ -63,9 +63,11 @@ class Canceller:
         if job.status not in CANCELLABLE_STATUSES:
             return CancelResult(job, False, m.not_cancellable(job))
         self._ctx.cancelling.add(job.id)
+        stopped = False  # RunComfy said it stopped the job for us
         try:
             if job.request_id is not None:
                 outcome = await self._ctx.provider.cancel(job.request_id)
+                stopped = outcome.cancelled
                 if not outcome.cancelled:
                     # It started meanwhile: the provider keeps running (and billing) it.
                     return CancelResult(await self._ctx.reload(job), False, m.STARTED_MEANWHILE)
@@ -80,6 +82,10 @@ class Canceller:
             fresh = await self._ctx.reload(job)
             if fresh.status in CANCELLABLE_STATUSES and fresh.status != job.status:
                 return await self._cancel(fresh, actor_id, reason)
+            if stopped and fresh.status is JobStatus.CANCELLED:
+                # The process running it saw our cancel at RunComfy and closed the row first
+                # (refunded; its `cancelling` set is its own): cancelled all the same.
+                return CancelResult(fresh, True, m.CANCELLED)
             return CancelResult(fresh, False, m.not_cancellable(fresh))
         self._ctx.wake(job.id)  # the poller notices at once instead of at its next poll
         log.info("job %d cancelled by %d", job.id, actor_id)

@@ -56,13 +56,24 @@ class JobContext:
     inflight: set[asyncio.Future[Any]] = field(default_factory=set)  # a shutdown waits on these
     heartbeat: Heartbeat = field(default_factory=Heartbeat)  # every look beats it (liveness)
 
-    async def critical(self, step: Coroutine[Any, Any, T]) -> T:
-        """Run a step that must not be cut in half (a paid submit, an upload): shielded from
-        cancellation, and a shutdown waits for it."""
+    busy: dict[asyncio.Future[Any], int] = field(default_factory=dict)  # inflight -> job id
+
+    async def critical(self, job_id: int, step: Coroutine[Any, Any, T]) -> T:
+        """Run a step of a job that must not be cut in half (a paid submit, an upload):
+        shielded from cancellation, and a shutdown waits for it."""
         inflight = asyncio.ensure_future(step)
         self.inflight.add(inflight)
-        inflight.add_done_callback(self.inflight.discard)
+        self.busy[inflight] = job_id
+        inflight.add_done_callback(self._step_done)
         return await asyncio.shield(inflight)
+
+    def _step_done(self, inflight: asyncio.Future[Any]) -> None:
+        self.inflight.discard(inflight)
+        self.busy.pop(inflight, None)
+
+    def busy_jobs(self) -> set[int]:
+        """The jobs with a step still in flight (a stop must not give their leases away)."""
+        return set(self.busy.values())
 
     async def reload(self, job: Job) -> Job:
         fresh = await self.store.get(job.id)

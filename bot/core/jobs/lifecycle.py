@@ -63,7 +63,7 @@ class Lifecycle:
             return job  # shutting down: it stays 'accepted' and is sent after the restart
         # Marking and sending are one step a shutdown waits for, entered with no await after
         # the check above: a job marked 'submitting' is always sent (and its id kept).
-        await self._ctx.critical(self._mark_and_send(job))
+        await self._ctx.critical(job.id, self._mark_and_send(job))
         job = await self._ctx.reload(job)
         await quietly(sink.progress(job), job.id, "progress")
         return job
@@ -155,6 +155,8 @@ class Lifecycle:
         return result
 
     async def _overdue(self, job: Job, watch: Watch) -> Job | None:
+        if not await self._ctx.store.holds(job.id):
+            return None  # another process runs it now (and times it out, if it must)
         outcome = None
         with contextlib.suppress(RunComfyError):
             outcome = await self._ctx.provider.cancel(watch.request_id)
@@ -210,7 +212,7 @@ class Lifecycle:
             raise
         # The file is removed by the hand-over itself: a shutdown that stops waiting for it
         # must not pull the file from under an upload still in progress.
-        return await self._ctx.critical(self._hand_over(job, sink, video, too_large, path))
+        return await self._ctx.critical(job.id, self._hand_over(job, sink, video, too_large, path))
 
     async def _fetch(self, job: Job, url: str, path: Path) -> tuple[Path | None, bool]:
         """Download the video; (None, True) when too large to attach, (None, False) when it

@@ -201,7 +201,7 @@ class Runner:
             self._poller.watch(
                 job,
                 active.sink,
-                on_end=lambda left: self._spawn(left, active),
+                on_end=lambda left: self._carry_on(left, active),
                 on_crash=lambda watch, exc: self._look_crashed(watch, active, exc),
             )
             return
@@ -210,6 +210,10 @@ class Runner:
             if job.is_open:
                 return  # taken over by another process, which delivers it
         await quietly(active.sink.finished(job), job.id, "finished")
+
+    def _carry_on(self, job: Job, active: _Active) -> None:
+        if self._active.get(job.id) is active:  # not dropped while its last look was out
+            self._spawn(job, active)
 
     def _look_crashed(self, watch: Watch, active: _Active, exc: Exception) -> float | None:
         """A look crashed on something that is not a provider error: retried like a runner,
@@ -229,6 +233,8 @@ class Runner:
         refund it and say so on its card."""
         try:
             fresh = await self._ctx.reload(job)
+            if not await self._ctx.store.holds(job.id):
+                return  # another process took it over, and runs it
             if fresh.request_id is not None and fresh.status is JobStatus.QUEUED:
                 with contextlib.suppress(RunComfyError):
                     await self._ctx.provider.cancel(fresh.request_id)

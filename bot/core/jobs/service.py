@@ -104,7 +104,9 @@ class JobService:
         )
         self._ctx.doorbell = self.poller.wake
         self.runner = Runner(self._ctx, lifecycle, self.poller, backoff=runner_backoff)
-        self.leases = LeaseKeeper(store, self.runner, lease_seconds=lease_seconds)
+        self.leases = LeaseKeeper(
+            store, self.runner, lease_seconds=lease_seconds, busy=self._ctx.busy_jobs
+        )
         self._canceller = Canceller(self._ctx)
         # A cancel pressed on another process's card: the process running the job looks now.
         self._hints = hints or LocalHints()
@@ -204,7 +206,10 @@ class JobService:
         return result
 
     async def guild_removed(self, guild_id: int) -> list[Job]:
-        return await self._canceller.guild_removed(guild_id)
+        closed = await self._canceller.guild_removed(guild_id)
+        for job in closed:
+            await self._hints.send("job", job.id)
+        return closed
 
     async def load(self, guild_id: int) -> JobLoad:
         """Open jobs now: queued and running in this server and in all, the oldest's age."""
@@ -232,6 +237,10 @@ class JobService:
             "poller_watches": len(self.poller),
             "scheduler_keys": len(self.poller.scheduler),
         }
+
+    def busy_jobs(self) -> set[int]:
+        """Jobs with a submit or an upload in flight."""
+        return self._ctx.busy_jobs()
 
     def runner_alive(self, stall: float = STALL_SECONDS) -> bool:
         """False when jobs wait at RunComfy and no look has happened for `stall` seconds (a
@@ -265,9 +274,17 @@ class JobService:
         await self.runner.wait_idle()
 
     async def shutdown(self, grace: float = 10.0) -> None:
-        await self.leases.stop()
+        self.leases.claiming = False
         await self.runner.shutdown(grace)
+        # A submit or an upload that outlived the grace goes on (shielded) while the process
+        # closes: it keeps its lease, renewed until it ends; the others go to another process
+        # at once (with PostgreSQL; the sqlite file's next start takes every job anyway).
+        steps = list(self._ctx.inflight)
         try:
-            await self._store.release()  # another process takes the open jobs on at once
+            await self._store.release(keep=self._ctx.busy_jobs())
         except Exception:
             log.exception("could not release the job leases; they run out on their own")
+        if steps:
+            self.leases.stop_after(steps)
+        else:
+            await self.leases.stop()
