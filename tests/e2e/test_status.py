@@ -167,3 +167,22 @@ async def wait_health(
         if time.monotonic() > deadline:
             raise AssertionError(f"/healthz still says {status} {body}")
         await asyncio.sleep(0.2)
+
+
+async def test_discord_429s_are_counted_on_the_metrics_endpoint(world: World, bot: Bot):
+    await bot.stop()
+    world.fake.rules.global_limit = 1  # the log-in's few bot-token calls now meet 429s
+    world.fake.limiter.reset()
+    await bot.start()
+    await world.fake.wait_for(lambda: world.fake.count_429s() or None, timeout=15)
+    world.fake.rules.global_limit = 50
+    counted = -1.0
+    for _ in range(100):  # the metrics port comes up with the bot; a 429 in flight lands
+        try:
+            counted = value(await scrape(bot), "seedance_discord_429_total")
+        except aiohttp.ClientConnectionError:
+            pass
+        if counted == world.fake.count_429s():
+            break
+        await asyncio.sleep(0.1)
+    assert counted == world.fake.count_429s() >= 1
