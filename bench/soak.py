@@ -3,6 +3,7 @@ memory grows with the number of finished jobs. Prints figures, asserts nothing.
 
     python bench/soak.py [--jobs 10000] [--rate 12] [--active 100] [--every 1000]
                          [--members 200] [--channels 20] [--queue-seconds 0.2] [--run-seconds 0.5]
+                         [--trace DIR] [--settle 10] [--quiesce] [--trim] [--bot-env NAME=VALUE ...]
 
 Same set-up as bench/jobs.py (whose pieces it reuses): the fake Discord with every rule on and
 the sandbox in this process, the real bot (`python -m bot`) as a subprocess, here with
@@ -11,6 +12,21 @@ fewer than `--active` jobs are open. After every `--every` finished jobs it prin
 bot's RSS (psutil), its open asyncio tasks, the sqlite file's size (with its WAL), discord.py's
 cached views and messages, and the per-job records the bot keeps (cards, runner, poller),
 all but RSS and the file read from the bot's own /metrics.
+
+`--trace DIR` starts the bot through bench/traced_bot.py (tracemalloc on, the same entry point)
+and, at every line, has it write a heap snapshot `DIR/<finished>.snap` (with `<finished>.json`:
+traced size, an object census, glibc's, pymalloc's and sqlite's figures); the line then also
+shows them (TRACED_COLUMNS). After the last line it waits `--settle` seconds for the last cards
+and writes `DIR/idle.snap`. With `--bot-env SEEDANCE_TRACE_FRAMES=0` the bot runs untraced at
+full speed and only the `.json` is written. Compare two snapshots with
+`python bench/tracediff.py DIR/001000.snap DIR/004000.snap`.
+
+`--quiesce` takes every line at rest: sending stops at the line's count, every open job
+finishes, `--settle` seconds pass (not counted toward `--rate`), so two lines differ only by
+what finished jobs left behind. `--trim` (with `--trace`) ends with glibc's `malloc_trim(0)` in
+the bot and prints its RSS before and after: how much of RSS was free memory malloc kept.
+`--bot-env` adds variables to the bot's environment (`PYTHONMALLOC=malloc`,
+`MALLOC_ARENA_MAX=2`).
 """
 
 from __future__ import annotations
@@ -18,6 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
+import signal
 import socket
 import sys
 import tempfile
@@ -54,7 +73,13 @@ COLUMNS = (
     ("runner", 6),
     ("watches", 7),
     ("failed", 6),
+    ("cancelled", 9),
 )
+
+# With --trace (MB): the traced Python heap, pymalloc's blocks in use and its arenas, glibc
+# malloc's bytes in use (sqlite's page cache, tracemalloc's own tables...) and free inside it,
+# and what sqlite holds of malloc's bytes in use.
+TRACED_COLUMNS = ("traced", "py used", "py arenas", "malloc used", "malloc free", "sqlite")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -67,7 +92,57 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--channels", type=int, default=20)
     p.add_argument("--queue-seconds", type=float, default=0.2)
     p.add_argument("--run-seconds", type=float, default=0.5)
+    p.add_argument("--trace", type=Path, metavar="DIR", help="tracemalloc snapshots go here")
+    p.add_argument("--settle", type=float, default=10.0, help="seconds idle before the last")
+    p.add_argument("--trim", action="store_true", help="with --trace: malloc_trim(0) at the end")
+    p.add_argument(
+        "--quiesce", action="store_true", help="every line at rest: no job open, --settle after"
+    )
+    p.add_argument(
+        "--bot-env", action="append", default=[], metavar="NAME=VALUE", help="for the bot"
+    )
     return p.parse_args(argv)
+
+
+class TracedBot(BotProcess):
+    """The bot through bench/traced_bot.py: `python -m bot` with tracemalloc, and snapshots."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, folder: Path) -> None:
+        super().__init__({**env, "SEEDANCE_TRACE_DIR": str(folder)}, workdir)
+        self.folder = folder
+
+    async def start(self) -> None:
+        self.runs += 1
+        log = self.log_path.open("wb")
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(ROOT / "bench" / "traced_bot.py"),
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        finally:
+            log.close()
+
+    async def snapshot(self, name: str, *, trim: bool = False) -> dict[str, object]:
+        """Ask for `DIR/<name>.snap`; returns its `<name>.json` once both are written. `trim`:
+        then glibc's `malloc_trim(0)`, and the RSS after it (`after_trim`)."""
+        timeout = 300.0
+        info = self.folder / f"{name}.json"
+        with contextlib.suppress(FileNotFoundError):
+            info.unlink()
+        (self.folder / "request").write_text(name + (" trim" if trim else ""))
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while not info.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no snapshot {name} after {timeout} s")
+            await asyncio.sleep(0.1)
+        facts: dict[str, object] = json.loads(info.read_text())
+        return facts
 
 
 def free_port() -> int:
@@ -130,34 +205,58 @@ async def run(args: argparse.Namespace) -> None:
             CARD_EDIT_INTERVAL="5",
             LOG_LEVEL="WARNING",
             PYTHONPATH=str(ROOT),
+            **dict(kv.split("=", 1) for kv in args.bot_env),
         )
-        bot = BotProcess(env, workdir)
+        bot: BotProcess
+        if args.trace is not None:
+            args.trace.mkdir(parents=True, exist_ok=True)
+            bot = TracedBot(env, workdir, args.trace.resolve())
+        else:
+            bot = BotProcess(env, workdir)
         await bot.start()
         await fake.wait_for(
             lambda: any(c["name"] == "video" for c in fake.commands(guild)) or None, timeout=60
         )
         proc = psutil.Process(bot.pid)
         print(f"work folder {workdir}", file=sys.stderr)
-        print(row([name for name, _ in COLUMNS]))
+        header = row([name for name, _ in COLUMNS])
+        print(header + (" " + " ".join(TRACED_COLUMNS) if isinstance(bot, TracedBot) else ""))
         t0 = time.monotonic()
         sent, next_line, m = 0, 0, await scrape(http, port)
+        paused = 0.0  # seconds spent quiescing, which do not count toward the rate
         try:
             while True:
                 m = await scrape(http, port)
                 done = finished(m)
+                if args.quiesce and sent >= next_line and done < sent:
+                    waited = time.monotonic()
+                    while done < sent:  # let every open job finish before the line
+                        await asyncio.sleep(0.25)
+                        done = finished(m := await scrape(http, port))
+                    await asyncio.sleep(args.settle)
+                    m = await scrape(http, port)
+                    done = finished(m)
+                    paused += time.monotonic() - waited
                 if done >= next_line:
-                    print(line_for(done, t0, proc, m, database), flush=True)
+                    print(await report(bot, done, t0, proc, m, database), flush=True)
                     next_line += args.every
                 if done >= args.jobs:
                     break
-                due = int((time.monotonic() - t0) * args.rate)
-                while sent < min(due, args.jobs) and sent - done < args.active:
+                due = int((time.monotonic() - t0 - paused) * args.rate)
+                cap = min(args.jobs, next_line) if args.quiesce else args.jobs
+                while sent < min(due, cap) and sent - done < args.active:
                     member = members[sent % len(members)]
                     channel = channels[sent % len(channels)]
                     prompt = f"soak job {sent}: a paper boat"
                     await fake.invoke(member, channel, "video", {"prompt": prompt, "duration": 2})
                     sent += 1
                 await asyncio.sleep(0.25)
+            if isinstance(bot, TracedBot) and not args.quiesce:
+                await asyncio.sleep(args.settle)
+                m = await scrape(http, port)
+                print(await report(bot, finished(m), t0, proc, m, database, "idle"), flush=True)
+            if isinstance(bot, TracedBot) and args.trim:
+                print(await trimmed(bot), flush=True)
             cpu = cpu_seconds(proc)
             print(
                 f"bot CPU per job: {cpu / max(done, 1) * 1000:.1f} ms; 429s: "
@@ -167,6 +266,50 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             with contextlib.suppress(Exception):
                 await bot.stop()
+
+
+async def report(
+    bot: BotProcess,
+    done: int,
+    t0: float,
+    proc: psutil.Process,
+    m: dict[str, float],
+    db: Path,
+    name: str | None = None,
+) -> str:
+    """A line; with a traced bot, first a snapshot, and its traced heap and malloc's free bytes."""
+    if not isinstance(bot, TracedBot):
+        return line_for(done, t0, proc, m, db)
+    facts = await bot.snapshot(name or f"{done:06d}")
+    malloc = facts.get("mallinfo2")
+    malloc = malloc if isinstance(malloc, dict) else {}
+    pymalloc = facts.get("pymalloc")
+    pymalloc = pymalloc if isinstance(pymalloc, dict) else {}
+    sqlite = facts.get("sqlite")
+    sqlite = sqlite if isinstance(sqlite, dict) else {}
+    figures = (
+        float(str(facts["traced_bytes"])),
+        float(pymalloc.get("bytes in allocated blocks", 0)),
+        float(pymalloc.get("arenas allocated current", 0)) * 2**20,  # 1 MiB arenas (3.10+)
+        float(malloc.get("uordblks", 0)) + float(malloc.get("hblkhd", 0)),
+        float(malloc.get("fordblks", 0)),
+        float(sqlite.get("used", 0)),
+    )
+    cells = [f"{n / 2**20:.2f}".rjust(len(c)) for n, c in zip(figures, TRACED_COLUMNS, strict=True)]
+    return line_for(done, t0, proc, m, db) + " " + " ".join(cells) + (f"  ({name})" if name else "")
+
+
+async def trimmed(bot: TracedBot) -> str:
+    """Has glibc hand its free pages back (`malloc_trim(0)`): how much of RSS was those."""
+    facts = await bot.snapshot("trim", trim=True)
+    after = facts.get("after_trim")
+    after = after if isinstance(after, dict) else {}
+    before_mb, after_mb = float(str(facts["rss_bytes"])) / 2**20, after.get("rss_bytes", 0) / 2**20
+    free = after.get("mallinfo2", {}).get("fordblks", 0) / 2**20
+    return (
+        f"malloc_trim(0): RSS {before_mb:.1f} -> {after_mb:.1f} MB "
+        f"(malloc free {free:.2f} MB after)"
+    )
 
 
 def line_for(done: int, t0: float, proc: psutil.Process, m: dict[str, float], db: Path) -> str:
@@ -183,6 +326,7 @@ def line_for(done: int, t0: float, proc: psutil.Process, m: dict[str, float], db
             int(m.get("seedance_tracked{runner_jobs}", 0)),
             int(m.get("seedance_tracked{poller_watches}", 0)),
             int(m.get("seedance_job_transitions_total{failed}", 0)),
+            int(m.get("seedance_job_transitions_total{cancelled}", 0)),
         ]
     )
 

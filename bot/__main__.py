@@ -22,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.core.catalog import Catalog
 from bot.core.model_meta import PROMPT_OPTION
 from bot.logs import TEXT_FORMAT, install_redaction, use_format
+from bot.memory import release_free_memory
 from bot.ops.discord_api import point_discord_at
 from bot.ops.health import beat_forever, heartbeat_key
 from bot.services import build_services, load_catalog
@@ -157,7 +158,9 @@ async def run_bot(
             services = build_services(settings, session, db, hints)
             assert services.retention is not None
             # RETENTION_DAYS: old prompts and log rows, leftover videos (bot/core/retention.py).
-            pruning = asyncio.create_task(services.retention.run_forever(), name="retention")
+            pruning = asyncio.create_task(
+                services.retention.run_forever(then=release_free_memory), name="retention"
+            )
             async with make_bot(services) as bot, serving(bot, services, services.metrics):
                 runner = asyncio.create_task(bot.start(token.reveal()), name="discord")
                 stopper = asyncio.create_task(stop.wait(), name="stop")

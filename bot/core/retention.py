@@ -63,12 +63,18 @@ class Retention:
             log.info("retention: %d job prompts, %d log rows, %d videos pruned", jobs, rows, videos)
         return Pruned(jobs, rows, videos)
 
-    async def run_forever(self, every: float = RETENTION_EVERY) -> None:
+    async def run_forever(
+        self, every: float = RETENTION_EVERY, then: Callable[[], object] | None = None
+    ) -> None:
+        """A pass now and every `every` seconds; `then` after each (the bot hands freed
+        memory back to the system there, bot/memory.py)."""
         while True:
             try:
                 await self.run_once()
             except Exception:
                 log.exception("retention pass failed; trying again later")
+            if then is not None:
+                then()
             await asyncio.sleep(every)
 
     def _sweep_videos(self, now: float) -> int:
