@@ -6,7 +6,19 @@ seconds after it is sent, at most `slots` generate at once, each for `run` secon
 bench's arrival pattern (a burst, then a steady rate). It isolates the polling decisions from
 the host's speed, which `bench/jobs.py` (the whole bot through the fake Discord) cannot.
 
-    python bench/polling.py            # both loads, both pollers
+What the real run adds can be put back one part at a time, still in virtual time and the same
+for every run (a seeded random): the rate cap (`--max-rps`, the adaptive poller only, as in
+`bench/jobs.py`), each look's round trip (`--look-latency`, plus `--jitter`: an exponential
+extra with that mean; RunComfy answers at a random moment inside it), and the bot's own CPU,
+one core doing one thing at a time (`--look-cpu` for each answer, `--end-cpu` for each
+delivery, so that a wave of ends holds the next answers back as on a busy event loop).
+`--like-bench` sets all of them to what comes close to `bench/jobs.py` on a 2-core host.
+
+"end seen" is when the look that found the end reached RunComfy (bench/jobs.py's "stage
+change seen"), "end known" when its answer was dealt with.
+
+    python bench/polling.py                        # both loads, both pollers
+    python bench/polling.py --like-bench --latest 5
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ import asyncio
 import bisect
 import dataclasses
 import heapq
+import itertools
+import random
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.config import DEFAULT_MAX_RPS
 from bot.core.domain import Job, JobStatus
 from bot.core.jobs.context import JobContext, Watch
 from bot.core.jobs.poller import Poller
@@ -35,11 +50,34 @@ LOADS = {"default": (5.0, 20.0), "short": (2.5, 2.5)}  # sandbox queue and run s
 
 
 class Clock:
+    """Virtual time: `sleep` parks a coroutine until the simulation moves the clock past it."""
+
     def __init__(self) -> None:
         self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self.sleeping = 0  # coroutines parked in `sleep`
 
     def __call__(self) -> float:
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + seconds, next(self._seq), future))
+        self.sleeping += 1
+        await future
+
+    def next_timer(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def ring(self) -> None:
+        """Wake every sleeper whose time has come."""
+        while self._timers and self._timers[0][0] <= self.now:
+            _, _, future = heapq.heappop(self._timers)
+            self.sleeping -= 1
+            future.set_result(None)
 
 
 class Provider:
@@ -67,21 +105,51 @@ class Provider:
 
 
 class Looks:
-    """The poller's lifecycle, reduced to asking the provider."""
+    """The poller's lifecycle, reduced to asking the provider (after the look's share of its
+    round trip) and paying for the answer (in turn, on the one core)."""
 
     job_timeout = 1e9
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    def __init__(self, provider: Provider, args: argparse.Namespace) -> None:
+        self.provider, self.clock = provider, provider.clock
+        self.latency, self.jitter, self.cpu = args.look_latency, args.jitter, args.look_cpu
+        self.random = random.Random(args.seed)
         self.count: Counter[int] = Counter()
+        self.answers: Counter[JobState] = Counter()
+        self.times: list[float] = []  # when each look reached RunComfy
+        self.at: dict[int, list[float]] = {}  # job -> when each of its looks reached RunComfy
+        self.seen: dict[int, float] = {}  # job -> when RunComfy first answered "completed"
+        self.started: dict[int, float] = {}  # ... and anything but "queued"
+        self.end_cpu = args.end_cpu
+        self.core_free = 0.0  # when the one core has done what it was given
 
     async def look(self, watch: Watch) -> Job | None:
-        self.count[watch.job.id] += 1
-        watch.answer = self.provider.answer(watch.job.id)
+        job_id = watch.job.id
+        self.count[job_id] += 1
+        trip = self.latency + (self.random.expovariate(1 / self.jitter) if self.jitter else 0.0)
+        there = trip * self.random.random()
+        await self.clock.sleep(there)
+        watch.answer = self.provider.answer(job_id)
+        self.answers[watch.answer.state] += 1
+        self.times.append(self.clock.now)
+        self.at.setdefault(job_id, []).append(self.clock.now)
+        if watch.answer.state is not JobState.QUEUED:
+            self.started.setdefault(job_id, self.clock.now)
+        if watch.answer.state is JobState.COMPLETED:
+            self.seen.setdefault(job_id, self.clock.now)
+        await self.clock.sleep(trip - there)
+        await self.clock.sleep(self.work(self.cpu))
         await asyncio.sleep(0)
         if watch.answer.state is JobState.COMPLETED:
+            self.work(self.end_cpu)  # the delivery, which later answers wait behind
             return dataclasses.replace(watch.job, status=JobStatus.DELIVERING)
         return None
+
+    def work(self, seconds: float) -> float:
+        """Give the core `seconds` of work after what it has; how long until it is done."""
+        if seconds > 0:
+            self.core_free = max(self.core_free, self.clock.now) + seconds
+        return max(self.core_free - self.clock.now, 0.0) if seconds > 0 else 0.0
 
     async def check(self, watch: Watch) -> Job | None:
         return None
@@ -108,8 +176,9 @@ async def simulate(args: argparse.Namespace, load: str, fixed: float | None) -> 
     clock = Clock()
     sends = [0.0 if n < args.burst else (n - args.burst + 1) / args.rate for n in range(args.jobs)]
     provider = Provider(clock, sends, queue, run, args.concurrency)
-    looks = Looks(provider)
-    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(0, clock=clock))  # type: ignore[arg-type]
+    looks = Looks(provider, args)
+    rps = 0.0 if fixed is not None else args.max_rps  # as bench/jobs.py runs them
+    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(rps, clock=clock))  # type: ignore[arg-type]
     poller = Poller(
         ctx, looks, NoHistory(), tuning=Tuning(), fixed_interval=fixed,  # type: ignore[arg-type]
         clock=clock, autostart=False,
@@ -121,29 +190,64 @@ async def simulate(args: argparse.Namespace, load: str, fixed: float | None) -> 
     def crashed(watch: Watch, exc: BaseException) -> None:
         raise SystemExit(f"job {watch.job.id} crashed: {exc!r}")
 
+    async def settle() -> float | None:
+        """Start what is due and run every look until it waits on the clock; when the
+        scheduler wants to go on."""
+        while True:
+            started = sched.looks
+            following = sched.run_due()
+            if sched.looks == started and clock.sleeping >= sched.in_flight:
+                return following
+            # Yield until every look in flight waits on the virtual clock (or is done): only
+            # then may the clock move. No event says so; a look ends or parks in a few steps.
+            while clock.sleeping < sched.in_flight:  # noqa: ASYNC110
+                await asyncio.sleep(0)
+
     while len(ended) < args.jobs:
         while sent < args.jobs and sends[sent] <= clock.now:
             sent += 1
             poller.watch(job(sent, clock.now), None, on_end=on_end, on_crash=crashed)  # type: ignore[arg-type]
-        sched.run_due()
-        await sched.settle()
-        following = sched.run_due()
-        if sched.in_flight or len(ended) == args.jobs:
-            continue
-        nexts = [t for t in (following, sends[sent] if sent < args.jobs else None) if t is not None]
+        following = await settle()
+        if len(ended) == args.jobs:
+            break
+        arrival = sends[sent] if sent < args.jobs else None
+        nexts = [t for t in (following, arrival, clock.next_timer()) if t is not None]
         if not nexts:
             raise SystemExit(f"stuck at {clock.now:.1f} s: {len(ended)} of {sent} ended")
         clock.now = max(clock.now, min(nexts))
-    lags = sorted(ended[j] - provider.finished[j - 1] for j in ended)
+        clock.ring()
+    seen = sorted(looks.seen[j] - provider.finished[j - 1] for j in ended)
+    known = sorted(ended[j] - provider.finished[j - 1] for j in ended)
+    starts = sorted(looks.started[j] - provider.started[j - 1] for j in ended)
     life = sum(provider.finished) / args.jobs - sum(sends) / args.jobs
+    if args.latest and fixed is None:
+        print(f"## {load}, adaptive: the {args.latest} ends seen latest (looks after the start)")
+        for j in sorted(ended, key=lambda j: looks.seen[j] - provider.finished[j - 1])[
+            -args.latest :
+        ]:
+            start, end = provider.started[j - 1], provider.finished[j - 1]
+            ats = " ".join(f"{t - start:.1f}" for t in looks.at[j])
+            print(
+                f"job {j}: seen {looks.seen[j] - end:.2f} s late; started {start:.1f}; looks: {ats}"
+            )
     return {
         "looks per job": sum(looks.count.values()) / args.jobs,
         "requests per job": sum(looks.count.values()) / args.jobs + 2,  # + submit, download
-        "end seen p50 (s)": lags[len(lags) // 2],
-        "end seen p99 (s)": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
-        "end seen max (s)": lags[-1],
+        "end seen p50 (s)": percentile(seen, 50),
+        "end seen p99 (s)": percentile(seen, 99),
+        "end seen max (s)": seen[-1],
+        "end known p99 (s)": percentile(known, 99),
+        "start seen p99 (s)": percentile(starts, 99),
+        "first look max (s)": max(looks.at[j][0] - sends[j - 1] for j in ended),
+        "looks queued/job": looks.answers[JobState.QUEUED] / args.jobs,
+        "looks running/job": looks.answers[JobState.RUNNING] / args.jobs,
+        "busiest second": max(Counter(int(t) for t in looks.times).values()),
         "mean life (s)": life,
     }
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,11 +257,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=50.0)
     p.add_argument("--concurrency", type=int, default=100)
     p.add_argument("--poll", type=float, default=3.0, help="the fixed poller's interval")
+    p.add_argument("--load", choices=[*LOADS, "both"], default="both")
+    p.add_argument(
+        "--max-rps", type=float, default=0.0,
+        help=f"the adaptive poller's RUNCOMFY_MAX_RPS (0: none; product: {DEFAULT_MAX_RPS:g})",
+    )  # fmt: skip
+    p.add_argument("--look-latency", type=float, default=0.0, help="seconds of each round trip")
+    p.add_argument("--jitter", type=float, default=0.0, help="mean extra seconds (exponential)")
+    p.add_argument("--look-cpu", type=float, default=0.0, help="CPU seconds each answer costs")
+    p.add_argument("--end-cpu", type=float, default=0.0, help="CPU seconds each delivery costs")
+    p.add_argument(
+        "--like-bench", action="store_true",
+        help="--max-rps 50 --look-latency 0.05 --jitter 0.1 --look-cpu 0.002 --end-cpu 0.04",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--latest", type=int, default=0, help="print the N ends seen latest")
     args = p.parse_args(argv)
-    for load in LOADS:
+    if args.like_bench:
+        args.max_rps, args.look_latency, args.jitter = DEFAULT_MAX_RPS, 0.05, 0.1
+        args.look_cpu, args.end_cpu = 0.002, 0.04
+    for load in LOADS if args.load == "both" else (args.load,):
         queue, run = LOADS[load]
-        print(f"# {load} load: {args.jobs} jobs ({args.burst} at once, then {args.rate:g}/s), ")
-        print(f"#   queue {queue:g} s + run {run:g} s, {args.concurrency} generating at once")
+        print(f"# {load} load: {args.jobs} jobs ({args.burst} at once, then {args.rate:g}/s),")
+        print(f"#   queue {queue:g} s + run {run:g} s, {args.concurrency} generating at once;")
+        print(
+            f"#   adaptive cap {args.max_rps:g}/s, look {args.look_latency:g} s"
+            f" + {args.jitter:g} s jitter, {args.look_cpu * 1000:g} ms CPU"
+            f" a look, {args.end_cpu * 1000:g} ms a delivery"
+        )
         fixed = asyncio.run(simulate(args, load, args.poll))
         adaptive = asyncio.run(simulate(args, load, None))
         print(f"{'figure':<20} {'fixed':>8} {'adaptive':>9} {'adaptive/fixed':>15}")

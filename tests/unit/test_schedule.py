@@ -19,7 +19,16 @@ from bot.core.jobs.estimates import DrainRate, RunTimes
 from bot.core.jobs.poller import Poller
 from bot.core.jobs.queueline import QueueLine
 from bot.core.jobs.schedule import Outlook, Sight, Stage, Tuning, fixed_due, next_delay
-from bot.core.jobs.timers import RETRY_AFTER_CAP, RateGate, Scheduler
+from bot.core.jobs.timers import (
+    ENDING,
+    FIRST,
+    PLANNED,
+    RETRY_AFTER_CAP,
+    SOON,
+    URGENT,
+    RateGate,
+    Scheduler,
+)
 from bot.core.provider import JobResult, JobState
 
 TUNING = Tuning()
@@ -311,6 +320,83 @@ async def test_a_rate_limit_with_retry_after_holds_everyone_back_that_long():
     assert {key for key, _, _ in look.looks} == set(range(5))  # then everyone carries on
 
 
+def test_waiting_as_long_as_the_gate_says_is_always_enough():
+    # At 1000 s a wait of 1e-15 s does not move the clock: a gate that asked for one would be
+    # asked again forever (it did, in bench/polling.py with --max-rps 50).
+    clock = FakeClock(1000.0)
+    gate = RateGate(50.0, clock=clock)
+    for _ in range(200):
+        waits = 0
+        while (wait := gate.ready_in()) > 0:
+            clock.now += wait
+            waits += 1
+            assert waits == 1
+        gate.take()
+    assert math.isclose(clock.now - 1000.0, (200 - gate.capacity) / 50.0, rel_tol=1e-6)
+
+
+async def test_under_the_rate_cap_ends_go_first_then_starts_then_the_queue_then_first_looks():
+    clock = FakeClock()
+    look = Recorder(clock, again=None)
+    sched = scheduler(clock, look, rate=1.0)  # one look a second
+    ranks = {1: FIRST, 2: PLANNED, 3: SOON, 4: ENDING, 5: URGENT}
+    for key, rank in ranks.items():
+        sched.add(key, clock.now - key, rank)  # the least urgent have waited longest
+    await run_until(sched, clock, clock.now + 10)
+    assert [key for key, _, _ in look.looks] == [5, 4, 3, 2, 1]
+
+
+async def test_a_first_look_kept_waiting_goes_with_the_queue_but_never_before_a_start():
+    clock = FakeClock()
+    look = Recorder(clock, again=None)
+    sched = scheduler(clock, look, rate=1.0)
+    start = clock.now
+    sched.gate.slow_down(sched.patience)  # nothing goes for a while
+    sched.add(1, start, FIRST)  # overdue by the patience when the gate opens
+    sched.add(2, start + 1, PLANNED)
+    sched.add(3, start + 2, SOON)
+    sched.add(4, start + 3, FIRST)  # overdue, but less
+    await run_until(sched, clock, start + 20)
+    assert [key for key, _, _ in look.looks] == [3, 1, 2, 4]
+
+
+async def test_a_pull_while_the_look_is_in_flight_moves_the_next_look():
+    clock = FakeClock()
+    answered = asyncio.Event()
+
+    async def look(key: int, woken: bool) -> float:
+        await answered.wait()
+        return clock.now + 20.0  # what the look itself saw: nothing soon
+
+    sched = scheduler(clock, look)
+    sched.add(1, clock.now)
+    sched.run_due()
+    await asyncio.sleep(0)
+    sched.pull(1, clock.now, URGENT)  # meanwhile another job's end says it is done too
+    answered.set()
+    await sched.settle()
+    assert sched.due(1) == clock.now + 1.0  # at the floor, not 20 s on
+
+
+async def test_a_look_kept_waiting_past_the_ceiling_by_ending_ones_still_goes():
+    clock = FakeClock()
+    seen: list[tuple[int, float]] = []
+
+    async def look(key: int, woken: bool) -> tuple[float, int] | None:
+        seen.append((key, clock.now))
+        await asyncio.sleep(0)
+        return None if key == 1 else (clock.now, ENDING)  # three jobs that always want more
+
+    sched = scheduler(clock, look, rate=1.0)
+    start = clock.now
+    sched.add(1, start, PLANNED)
+    for key in (100, 101, 102):
+        sched.add(key, start, ENDING)
+    await run_until(sched, clock, start + 3 * sched.ceiling)
+    looked = [at for key, at in seen if key == 1]
+    assert looked and looked[0] - start <= sched.ceiling + 2
+
+
 def test_a_rate_limit_without_retry_after_backs_off_doubling_until_one_gets_through():
     clock = FakeClock()
     gate = RateGate(0.0, clock=clock)
@@ -431,12 +517,14 @@ class NoHistory:
         return None
 
 
-async def simulate(fixed: float | None) -> tuple[float, list[float]]:
-    """120 jobs, 10 at a time for 20 s each: looks per job and how late each end was seen."""
+async def simulate(fixed: float | None, rate: float = 0.0) -> tuple[float, list[float]]:
+    """120 jobs, 10 at a time for 20 s each, at most `rate` looks a second (0: no cap): looks
+    per job and how late each end was seen."""
     clock = FakeClock(0.0)
     provider = FifoProvider(clock, jobs=120, slots=10, run=20.0)
     lifecycle = FakeLifecycle(provider)
-    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(0, clock=clock))  # type: ignore[arg-type]
+    gate = RateGate(rate, clock=clock)
+    ctx = JobContext(store=None, provider=None, clock=clock, gate=gate)  # type: ignore[arg-type]
     poller = Poller(
         ctx,
         lifecycle,
@@ -466,6 +554,44 @@ async def test_the_adaptive_poller_looks_far_less_than_the_fixed_one_and_sees_en
     assert looks <= fixed_looks / 2
     assert max(lags) <= 1.5 and max(lags) < max(fixed_lags)
     assert math.isclose(fixed_looks, 130 / 3, rel_tol=0.2)  # lifetime / 3 s
+
+
+async def test_under_a_rate_cap_below_its_wish_the_poller_still_sees_ends_soon():
+    # Capped at 8 looks a second it would like more at times (the first looks of 120 jobs, the
+    # turns of jobs ending together): the queue's looks wait, the ends do not.
+    _, uncapped = await simulate(fixed=None)
+    _, lags = await simulate(fixed=None, rate=8.0)
+    assert max(lags) <= max(uncapped) + 2.0 <= 3.5
+
+
+class SlowAnswers(FakeLifecycle):
+    """Each answer takes `trip` seconds to come back; RunComfy answers as it arrives."""
+
+    def __init__(self, provider: FifoProvider, clock: FakeClock, trip: float) -> None:
+        super().__init__(provider)
+        self.clock, self.trip = clock, trip
+        self.sent: list[float] = []
+
+    async def look(self, watch: Watch) -> Job | None:
+        self.sent.append(self.clock.now)
+        self.clock.now += self.trip
+        return await super().look(watch)
+
+
+async def test_a_start_told_by_a_slow_answer_is_placed_before_the_answer_came_back():
+    clock = FakeClock(0.0)
+    provider = FifoProvider(clock, jobs=1, slots=1, run=20.0)  # started at 0
+    lifecycle = SlowAnswers(provider, clock, trip=0.5)
+    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(0, clock=clock))  # type: ignore[arg-type]
+    poller = Poller(ctx, lifecycle, NoHistory(), tuning=TUNING, clock=clock, autostart=False)  # type: ignore[arg-type]
+    poller.watch(make_job(1), None, on_end=lambda job: None, on_crash=lambda w, e: None)  # type: ignore[arg-type]
+    clock.now = TUNING.first_look
+    poller.scheduler.run_due()
+    await poller.scheduler.settle()
+    sight = poller._watches[1].sight
+    assert sight.stage is Stage.RUNNING
+    assert sight.since == lifecycle.sent[0] + 0.5  # the answer's return, not the request's start
+    await poller.stop()
 
 
 async def test_poller_stops_cleanly_with_nothing_left_scheduled():

@@ -8,6 +8,8 @@ the ceiling and their videos waited 30 s."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bot.core.jobs.schedule import Outlook, Sight, Stage, Tuning, end_window, next_delay
@@ -59,3 +61,28 @@ def test_each_job_alone_still_looks_no_more_than_the_floor_allows():
             now = 11.9
             nxt = plan(peers, job, now)
             assert nxt - now >= TUNING.floor - 1e-9
+
+
+def test_before_any_run_time_is_known_jobs_seen_starting_together_take_turns_too():
+    """A hundred jobs seen generating at the same moment (one look at the queue found them all
+    started), nothing learned yet of how long such a job runs: each keeps the learning
+    cadence, but at its own phase. The real bench's first wave looked in lockstep, every 5 s,
+    and saw its end 6 s late."""
+    sight = Sight(Stage.RUNNING, since=10.0, before=9.0)
+    peers = 99
+
+    def looks(outlook: Outlook) -> list[float]:
+        at, times = sight.since, []
+        while at < 60.0:
+            at += next_delay(sight, outlook, at, TUNING)
+            times.append(at)
+        return times
+
+    alone = looks(Outlook(1.0))
+    each = [
+        looks(Outlook(1.0, peers=peers, phase=(job * 0.618033988749895) % 1.0))
+        for job in range(peers + 1)
+    ]
+    assert sum(map(len, each)) / len(each) <= len(alone) + 1  # hardly more looks than alone
+    later = sorted(t for times in each for t in times if 30.0 <= t <= 60.0)
+    assert max(b - a for a, b in itertools.pairwise(later)) <= 0.5

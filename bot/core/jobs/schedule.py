@@ -141,6 +141,10 @@ def _running(sight: Sight, outlook: Outlook, now: float, tuning: Tuning) -> floa
             return _in_turn(now, first, last, outlook, tuning)
         return _late(now, last, tuning)
     learning = _learning(elapsed, tuning)
+    if outlook.peers:
+        # Jobs seen starting together would keep the same cadence, look at the same moments,
+        # and see their common end no sooner than one job alone: each takes its own turn.
+        learning = _turn(now, sight.since, learning, outlook.phase, least=learning / 2)
     if outlook.expected_end is not None:
         # A hint only (the stored history counts queue time too): it may make looks denser
         # near its end, never sparser than learning.
@@ -168,9 +172,15 @@ def _in_turn(now: float, first: float, last: float, outlook: Outlook, tuning: Tu
         if not shared
         else min(shared, span, tuning.ceiling),
     )
-    offset = outlook.phase * period if outlook.peers else 0.0
-    turns = max(0, math.floor((now - first - offset) / period) + 1)
-    return first + offset + turns * period - now
+    return _turn(now, first, period, outlook.phase if outlook.peers else 0.0)
+
+
+def _turn(now: float, origin: float, period: float, phase: float, least: float = 0.0) -> float:
+    """Seconds to this job's next slot at least `least` away: slots `period` apart from
+    `origin`, shifted by its `phase` (in [0, 1)) of a period."""
+    offset = phase * period
+    turns = max(0, math.floor((now + least - origin - offset) / period) + 1)
+    return origin + offset + turns * period - now
 
 
 def fixed_due(previous_due: float, now: float, interval: float) -> float:
