@@ -111,21 +111,8 @@ class TracedBot(BotProcess):
         super().__init__({**env, "SEEDANCE_TRACE_DIR": str(folder)}, workdir)
         self.folder = folder
 
-    async def start(self) -> None:
-        self.runs += 1
-        log = self.log_path.open("wb")
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(ROOT / "bench" / "traced_bot.py"),
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        finally:
-            log.close()
+    def command(self) -> list[str]:
+        return [sys.executable, str(ROOT / "bench" / "traced_bot.py")]
 
     async def snapshot(self, name: str, *, trim: bool = False) -> dict[str, object]:
         """Ask for `DIR/<name>.snap`; returns its `<name>.json` once both are written. `trim`:

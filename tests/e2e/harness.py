@@ -23,14 +23,16 @@ class BotProcess:
     def log_path(self) -> Path:
         return self.workdir / f"bot-{self.runs}.log"
 
+    def command(self) -> list[str]:
+        """What runs the bot: its own start-up code, as an operator runs it."""
+        return [sys.executable, "-m", "bot"]
+
     async def start(self) -> None:
         self.runs += 1
         log = self.log_path.open("wb")
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
+                *self.command(),
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,
