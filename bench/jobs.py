@@ -1,7 +1,7 @@
 """Load benchmark: many /video jobs at once through the real bot. Prints figures, asserts nothing.
 
     python bench/jobs.py [--poller fixed|adaptive|both] [--short] [--jobs 1000] [--channels 50]
-                         [--burst 200] [--rate 50] [--poll 3] [--max-rps R]
+                         [--burst 200] [--rate 50] [--poll 3] [--max-rps R] [--end-burst B]
                          [--queue-seconds 5] [--run-seconds 20] [--concurrency 100]
                          [--settle 1] [--timeout S] [--keep]
                          [--processes N] [--database postgres|postgresql://...]
@@ -92,7 +92,7 @@ from bench.processes import (  # noqa: E402
     report_processes,
     shard_env,
 )
-from bot.config import DEFAULT_MAX_RPS  # noqa: E402
+from bot.config import DEFAULT_END_BURST, DEFAULT_MAX_RPS  # noqa: E402
 from bot.sandbox import Sandbox, SandboxConfig  # noqa: E402
 from db.connect import open_database  # noqa: E402
 from db.database import Database  # noqa: E402
@@ -324,6 +324,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--max-rps", type=float, default=DEFAULT_MAX_RPS, help="RUNCOMFY_MAX_RPS (adaptive run)"
     )
+    p.add_argument(
+        "--end-burst", type=int, default=DEFAULT_END_BURST,
+        help="RUNCOMFY_END_BURST (adaptive run)",
+    )  # fmt: skip
     p.add_argument("--card-interval", type=float, default=5.0, help="CARD_EDIT_INTERVAL")
     p.add_argument("--queue-seconds", type=float, help="sandbox wait before start (5)")
     p.add_argument("--run-seconds", type=float, help="sandbox generation time (20)")
@@ -376,6 +380,7 @@ async def start_bots(
             RUNCOMFY_POLL_INTERVAL=str(args.poll),
             RUNCOMFY_POLLER=poller,
             RUNCOMFY_MAX_RPS=str(max_rps(args, poller)),
+            RUNCOMFY_END_BURST=str(args.end_burst),
             CARD_EDIT_INTERVAL=str(args.card_interval),
             PYTHONPATH=str(ROOT),
             **({"DATABASE_URL": url} if url else {}),
@@ -435,6 +440,8 @@ async def run(args: argparse.Namespace, poller: str, databases: Databases) -> di
     out(f"RUNCOMFY_POLLER: {poller}")
     out(f"RUNCOMFY_POLL_INTERVAL: {args.poll:g} s")
     out(f"RUNCOMFY_MAX_RPS: {max_rps(args, poller):g} (0: no cap)")
+    if max_rps(args, poller):
+        out(f"RUNCOMFY_END_BURST: {args.end_burst}")
     out(f"CARD_EDIT_INTERVAL: {args.card_interval:g} s")
     out("quotas: product defaults, one member per job (480p, 5 s = 5 credits each)")
     out(

@@ -7,9 +7,10 @@ bench's arrival pattern (a burst, then a steady rate). It isolates the polling d
 the host's speed, which `bench/jobs.py` (the whole bot through the fake Discord) cannot.
 
 What the real run adds can be put back one part at a time, still in virtual time and the same
-for every run (a seeded random): the rate cap (`--max-rps`, the adaptive poller only, as in
-`bench/jobs.py`), each look's round trip (`--look-latency`, plus `--jitter`: an exponential
-extra with that mean; RunComfy answers at a random moment inside it), and the bot's own CPU,
+for every run (a seeded random): the rate cap (`--max-rps` and `--end-burst`, the adaptive
+poller only, as in `bench/jobs.py`), each look's round trip (`--look-latency`, plus `--jitter`:
+an exponential extra with that mean; RunComfy answers at a random moment inside it), and the
+bot's own CPU,
 one core doing one thing at a time (`--look-cpu` for each answer, `--end-cpu` for each
 delivery, so that a wave of ends holds the next answers back as on a busy event loop).
 `--like-bench` sets all of them to what comes close to `bench/jobs.py` on a 2-core host.
@@ -38,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import DEFAULT_MAX_RPS
+from bot.config import DEFAULT_END_BURST, DEFAULT_MAX_RPS
 from bot.core.domain import Job, JobStatus
 from bot.core.jobs.context import JobContext, Watch
 from bot.core.jobs.poller import Poller
@@ -178,7 +179,12 @@ async def simulate(args: argparse.Namespace, load: str, fixed: float | None) -> 
     provider = Provider(clock, sends, queue, run, args.concurrency)
     looks = Looks(provider, args)
     rps = 0.0 if fixed is not None else args.max_rps  # as bench/jobs.py runs them
-    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(rps, clock=clock))  # type: ignore[arg-type]
+    ctx = JobContext(
+        store=None,
+        provider=None,
+        clock=clock,
+        gate=RateGate(rps, clock=clock, reserve=args.end_burst),
+    )  # type: ignore[arg-type]
     poller = Poller(
         ctx, looks, NoHistory(), tuning=Tuning(), fixed_interval=fixed,  # type: ignore[arg-type]
         clock=clock, autostart=False,
@@ -261,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--max-rps", type=float, default=0.0,
         help=f"the adaptive poller's RUNCOMFY_MAX_RPS (0: none; product: {DEFAULT_MAX_RPS:g})",
+    )  # fmt: skip
+    p.add_argument(
+        "--end-burst", type=int, default=DEFAULT_END_BURST,
+        help=f"the adaptive poller's RUNCOMFY_END_BURST (product: {DEFAULT_END_BURST})",
     )  # fmt: skip
     p.add_argument("--look-latency", type=float, default=0.0, help="seconds of each round trip")
     p.add_argument("--jitter", type=float, default=0.0, help="mean extra seconds (exponential)")

@@ -23,6 +23,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 POLLERS = ("adaptive", "fixed")
 DEFAULT_MAX_RPS = 50.0
+DEFAULT_END_BURST = 100  # a wave of ends seen at once: the sandbox's 100 generating together
 
 
 class ConfigError(Exception):
@@ -82,6 +83,7 @@ class Settings:
     poll_floor: float = 1.0
     poll_ceiling: float = 30.0
     max_rps: float = DEFAULT_MAX_RPS
+    end_burst: int = DEFAULT_END_BURST  # looks at ended jobs let past the cap at once
     http_timeout: float = 30.0
     job_timeout: float = 1800.0
     card_edit_interval: float = 5.0
@@ -133,6 +135,7 @@ class Settings:
             poll_floor=poll_floor,
             poll_ceiling=poll_ceiling,
             max_rps=r.get("RUNCOMFY_MAX_RPS", _rate, DEFAULT_MAX_RPS),
+            end_burst=r.get("RUNCOMFY_END_BURST", _non_negative_int, DEFAULT_END_BURST),
             http_timeout=r.get("RUNCOMFY_HTTP_TIMEOUT", _positive_float, 30.0),
             job_timeout=r.get("JOB_TIMEOUT_SECONDS", _positive_float, 1800.0),
             card_edit_interval=r.get("CARD_EDIT_INTERVAL", _positive_float, 5.0),

@@ -97,6 +97,7 @@ def build_services(
         poll_floor=settings.poll_floor,
         poll_ceiling=settings.poll_ceiling,
         max_rps=settings.max_rps,
+        end_burst=settings.end_burst,
         job_timeout=settings.job_timeout,
         lease_seconds=settings.job_lease_seconds,
         telemetry=metrics,

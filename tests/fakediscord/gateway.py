@@ -35,6 +35,10 @@ GUILD_MEMBERS = 1 << 1
 # Events whose payload is the guild itself: its id is in `id`, not `guild_id`.
 GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
 SESSION_START_WINDOW = 24 * 3600.0  # Discord's session_start_limit resets daily
+# A network's round trip before a heartbeat's ACK: discord.py's keep-alive thread notes when it
+# sent the beat only after the loop has sent it, so an ACK back sooner than that (loopback, a
+# busy loop) reads as a latency of a whole interval and logs "Can't keep up ... 41.3s behind".
+HEARTBEAT_ACK_DELAY = 0.05
 
 
 def event_guild(event: str, data: dict[str, Any]) -> int | None:
@@ -196,7 +200,7 @@ class Gateway:
     async def _on_frame(self, session: Session, frame: dict[str, Any]) -> None:
         op, data = frame.get("op"), frame.get("d")
         if op == 1:
-            session.send(11, None)
+            asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY, session.send, 11, None)
         elif op == 2:
             await self._identify(session, data or {})
         elif op == 6:

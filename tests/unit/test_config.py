@@ -92,6 +92,7 @@ def test_every_variable_is_parsed():
             "LOG_LEVEL": "debug",
             "RUNCOMFY_POLL_INTERVAL": "0.25",
             "RUNCOMFY_HTTP_TIMEOUT": "12",
+            "RUNCOMFY_END_BURST": "0",
             "JOB_TIMEOUT_SECONDS": "1e3",
             "CARD_EDIT_INTERVAL": "2.5",
             "DISCORD_API_BASE": "http://127.0.0.1:9000/api/v10/",
@@ -111,6 +112,7 @@ def test_every_variable_is_parsed():
     assert s.log_level == "DEBUG"
     assert s.poll_interval == 0.25
     assert s.http_timeout == 12.0
+    assert s.end_burst == 0
     assert s.job_timeout == 1000.0
     assert s.card_edit_interval == 2.5
     assert s.discord_api_base == "http://127.0.0.1:9000/api/v10"
@@ -139,6 +141,7 @@ def test_every_variable_read_is_documented_in_env_example():
 MALFORMED = [
     ("QUOTA_CREDITS_PER_DAY", "abc", "whole number"),
     ("QUOTA_CREDITS_PER_DAY", "-1", "whole number"),
+    ("RUNCOMFY_END_BURST", "1.5", "whole number"),
     ("QUOTA_CREDITS_PER_DAY", "2.5", "whole number"),
     ("QUOTA_MAX_ACTIVE_JOBS", "0", "1 or more"),
     ("QUOTA_MAX_ACTIVE_JOBS", "many", "1 or more"),

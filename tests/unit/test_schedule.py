@@ -233,8 +233,10 @@ class Recorder:
         return None if self.again is None else self.clock.now + self.again
 
 
-def scheduler(clock: FakeClock, look: Any, *, rate: float = 0.0, **kwargs: Any) -> Scheduler:
-    gate = RateGate(rate, clock=clock)
+def scheduler(
+    clock: FakeClock, look: Any, *, rate: float = 0.0, reserve: float = 0.0, **kwargs: Any
+) -> Scheduler:
+    gate = RateGate(rate, clock=clock, reserve=reserve)
     return Scheduler(
         look, gate=gate, floor=1.0, ceiling=30.0, clock=clock, autostart=False, **kwargs
     )
@@ -302,6 +304,40 @@ async def test_the_rate_cap_is_shared_by_every_look():
     assert len(look.looks) == 100
     assert max(per_second.values()) <= 11  # 10 a second, and the bucket's one spare
     assert clock.now - start >= 9
+
+
+async def test_a_wave_of_ends_uses_the_reserve_and_the_other_looks_wait_until_it_is_paid_back():
+    clock = FakeClock()
+    look = Recorder(clock, again=None)
+    sched = scheduler(clock, look, rate=10.0, reserve=20.0)
+    for key in range(25):
+        sched.add(key, clock.now, URGENT)  # 25 jobs that have probably just ended
+    for key in range(100, 105):
+        sched.add(key, clock.now, PLANNED)
+    start = clock.now
+    sched.run_due()
+    await sched.settle()
+    # The reserve and the bucket's own one go at once: 21 of the 25 ends, no queue look.
+    assert sorted(key for key, _, _ in look.looks) == list(range(21))
+    await run_until(sched, clock, start + 60)
+    ends = [at - start for key, at, _ in look.looks if key < 100]
+    others = [at - start for key, at, _ in look.looks if key >= 100]
+    assert max(ends) <= 0.4 + 1e-9  # the last 4 at the cap's 10 a second
+    # The others wait until the reserve is full again (2.5 s of the cap) and then go at
+    # the cap: over the whole run, no more than the rate and the bucket's size.
+    assert min(others) >= 2.5 - 1e-9 and len(others) == 5
+    assert len(look.looks) <= 10.0 * (max(others) + 1e-9) + sched.gate.capacity
+
+
+async def test_a_reserve_is_no_use_without_a_cap():
+    clock = FakeClock()
+    look = Recorder(clock, again=None)
+    sched = scheduler(clock, look, rate=0.0, reserve=5.0)
+    for key in range(50):
+        sched.add(key, clock.now, PLANNED)
+    sched.run_due()
+    await sched.settle()
+    assert len(look.looks) == 50  # no cap: nobody waits for the reserve either
 
 
 async def test_a_rate_limit_with_retry_after_holds_everyone_back_that_long():
@@ -605,3 +641,47 @@ async def test_poller_stops_cleanly_with_nothing_left_scheduled():
     assert len(poller) == 0 and len(poller.scheduler) == 0
     poller.watch(make_job(2), None, on_end=lambda job: None, on_crash=lambda w, e: None)  # type: ignore[arg-type]
     assert 2 not in poller  # stopped: rows resume at the next start
+
+
+async def test_an_end_pulls_a_peer_whose_look_is_in_flight_to_its_floor():
+    # Two jobs started together. Job 1's look reaches RunComfy just before their common end
+    # ("generating") and is slow to come back; meanwhile job 2's look finds the end. Job 1 is
+    # looked at again as soon as its floor allows, not at its next turn.
+    clock = FakeClock(0.0)
+    provider = FifoProvider(clock, jobs=2, slots=2, run=20.0)  # both run from 0 to 20
+    release = asyncio.Event()
+
+    class HeldAnswer(FakeLifecycle):
+        async def look(self, watch: Watch) -> Job | None:
+            if watch.job.id != 1 or self.looks[1]:
+                return await super().look(watch)
+            self.looks[1] += 1
+            watch.answer = provider.answer(1)
+            await release.wait()
+            return None
+
+    lifecycle = HeldAnswer(provider)
+    ctx = JobContext(store=None, provider=None, clock=clock, gate=RateGate(0, clock=clock))  # type: ignore[arg-type]
+    poller = Poller(ctx, lifecycle, NoHistory(), tuning=TUNING, clock=clock, autostart=False)  # type: ignore[arg-type]
+    for job_id in (1, 2):
+        poller.watch(make_job(job_id), None, on_end=lambda job: None, on_crash=lambda w, e: None)  # type: ignore[arg-type]
+        watch = poller._watches[job_id]
+        poller._see(watch, Sight(Stage.RUNNING, since=0.5, before=0.0))
+        watch.last_at = 0.5
+        poller.runs.observe(watch.job, 20.0, 0.2)
+    poller.scheduler.discard(2)
+    clock.now = 19.99
+    poller.scheduler.add(1, clock.now, ENDING)
+    poller.scheduler.run_due()  # job 1's look: "generating", held back
+    await asyncio.sleep(0)
+    clock.now = 20.1
+    poller.scheduler.add(2, clock.now, ENDING)
+    poller.scheduler.run_due()  # job 2's look: done
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert 2 not in poller and 1 in poller.scheduler
+    clock.now = 20.3
+    release.set()
+    await poller.scheduler.settle()
+    assert poller.scheduler.due(1) == 19.99 + TUNING.floor
+    await poller.stop()

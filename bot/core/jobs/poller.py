@@ -35,7 +35,7 @@ from bot.core.provider import JobState
 
 log = logging.getLogger(__name__)
 
-LOOKS_IN_FLIGHT = 50  # looks waiting on RunComfy at once, at most
+LOOKS_IN_FLIGHT = 100  # looks waiting on RunComfy at once, at most
 GOLDEN = 0.6180339887  # job id x this, mod 1: turns spread evenly whatever the ids
 
 EndFn = Callable[[Job], None]
@@ -315,7 +315,9 @@ class Poller:
         now = self._clock()
         for other_id in list(self._running.get(kinds(watch.job)[0], ())):
             other = self._watches.get(other_id)
-            if other is None or other_id == watch.job.id or self.scheduler.due(other_id) is None:
+            # One whose look is in flight is pulled too: that look may have left just before
+            # its end (it then answers "generating"), and the next would wait for its turn.
+            if other is None or other_id == watch.job.id or other_id not in self.scheduler:
                 continue
             window = end_window(other.sight, run, self.tuning)
             if window is not None and window[0] <= now:

@@ -75,6 +75,7 @@ class JobService:
         poll_floor: float = 1.0,
         poll_ceiling: float = 30.0,
         max_rps: float = 0.0,
+        end_burst: int = 0,
         job_timeout: float = 1800.0,
         lease_seconds: float = 30.0,
         runner_backoff: float = 1.0,
@@ -84,14 +85,15 @@ class JobService:
     ) -> None:
         """`poller` is "adaptive" (looks planned from what the bot knows, between
         `poll_floor` and `poll_ceiling` seconds apart) or "fixed" (one look every
-        `poll_interval`); `max_rps` caps the looks per second at RunComfy (0: no cap)."""
+        `poll_interval`); `max_rps` caps the looks per second at RunComfy (0: no cap), and
+        `end_burst` more looks at jobs that have probably just ended may go at once."""
         if poller not in ("adaptive", "fixed"):
             raise ValueError(f"poller must be 'adaptive' or 'fixed', not {poller!r}")
         # Every state change passes the StateLog: one log line and one telemetry event each.
         store = cast(JobStore, StateLog(store, telemetry or NullTelemetry(), clock))
         self._store = store
         self._quotas = quotas
-        gate = RateGate(max_rps, clock=time.monotonic)
+        gate = RateGate(max_rps, clock=time.monotonic, reserve=end_burst)
         self._ctx = JobContext(store, provider, clock, gate=gate)
         lifecycle = Lifecycle(self._ctx, video_dir=video_dir, job_timeout=job_timeout)
         self._eta = Eta(store, clock)
