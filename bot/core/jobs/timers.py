@@ -208,8 +208,12 @@ class Scheduler:
                 return next_due
             if len(self._flying) >= self.max_in_flight:
                 return None
-            if (wait := self.gate.ready_in(urgent=heap is self._heaps[URGENT])) > 0:
-                return now + wait
+            urgent = heap is self._heaps[URGENT]
+            if (wait := self.gate.ready_in(urgent=urgent)) > 0:
+                if urgent:
+                    return now + wait
+                # An end look due before then may use the reserve: wake for it.
+                return min(now + wait, self._next_urgent(now))
             _, _, key = heapq.heappop(heap)
             self.gate.take()
             self._launch(key, woken=False, now=now)
@@ -223,17 +227,27 @@ class Scheduler:
         generating jobs' looks back by 7 s.)"""
         earliest, best, chosen = None, None, None
         for rank, heap in enumerate(self._heaps):
-            while heap and self._due.get(heap[0][2]) != (*heap[0][:2], rank):
-                heapq.heappop(heap)  # rescheduled or gone since
-            if not heap:
+            if (head := self._head(rank)) is None:
                 continue
-            due = heap[0][0]
+            due = head[0]
             earliest = due if earliest is None else min(earliest, due)
             if due <= now:
                 order = (self._rank_now(rank, now - due), due)
                 if best is None or order < best:
                     best, chosen = order, heap
         return (chosen, None) if chosen is not None else (None, earliest)
+
+    def _next_urgent(self, now: float) -> float:
+        """When the next look at a job that has probably ended falls due (inf: none)."""
+        head = self._head(URGENT)
+        return head[0] if head is not None and head[0] > now else math.inf
+
+    def _head(self, rank: int) -> tuple[float, int, int] | None:
+        """The earliest live entry of a rank's heap (due, seq, key); None: the heap is empty."""
+        heap = self._heaps[rank]
+        while heap and self._due.get(heap[0][2]) != (*heap[0][:2], rank):
+            heapq.heappop(heap)  # rescheduled or gone since
+        return heap[0] if heap else None
 
     def _rank_now(self, rank: int, overdue: float) -> int:
         """A look's rank once it has waited `overdue` seconds past its time."""
