@@ -10,9 +10,8 @@ What the real run adds can be put back one part at a time, still in virtual time
 for every run (a seeded random): the rate cap (`--max-rps` and `--end-burst`, the adaptive
 poller only, as in `bench/jobs.py`), each look's round trip (`--look-latency`, plus `--jitter`:
 an exponential extra with that mean; RunComfy answers at a random moment inside it), and the
-bot's own CPU,
-one core doing one thing at a time (`--look-cpu` for each answer, `--end-cpu` for each
-delivery, so that a wave of ends holds the next answers back as on a busy event loop).
+bot's own CPU, one core doing one thing at a time (`--look-cpu` for each answer, `--end-cpu`
+for each delivery, so that a wave of ends holds the next answers back as on a busy event loop).
 `--like-bench` sets all of them to what comes close to `bench/jobs.py` on a 2-core host.
 
 "end seen" is when the look that found the end reached RunComfy (bench/jobs.py's "stage
@@ -179,12 +178,8 @@ async def simulate(args: argparse.Namespace, load: str, fixed: float | None) -> 
     provider = Provider(clock, sends, queue, run, args.concurrency)
     looks = Looks(provider, args)
     rps = 0.0 if fixed is not None else args.max_rps  # as bench/jobs.py runs them
-    ctx = JobContext(
-        store=None,
-        provider=None,
-        clock=clock,
-        gate=RateGate(rps, clock=clock, reserve=args.end_burst),
-    )  # type: ignore[arg-type]
+    gate = RateGate(rps, clock=clock, reserve=args.end_burst)
+    ctx = JobContext(store=None, provider=None, clock=clock, gate=gate)  # type: ignore[arg-type]
     poller = Poller(
         ctx, looks, NoHistory(), tuning=Tuning(), fixed_interval=fixed,  # type: ignore[arg-type]
         clock=clock, autostart=False,

@@ -23,7 +23,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 POLLERS = ("adaptive", "fixed")
 DEFAULT_MAX_RPS = 50.0
-DEFAULT_END_BURST = 100  # a wave of ends seen at once: the sandbox's 100 generating together
+DEFAULT_END_BURST = 100  # a wave of ends seen at once (the bench: 100 jobs ending together)
 
 
 class ConfigError(Exception):
